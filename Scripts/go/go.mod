@@ -1,0 +1,3 @@
+module weftgobench
+
+go 1.19

@@ -1,0 +1,171 @@
+#define _GNU_SOURCE
+#include "CWeft.h"
+#include "../CBoostContext/shim.h"
+#include <errno.h>
+#include <linux/futex.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define WEFT_TSAN 1
+#endif
+#endif
+#if defined(__SANITIZE_THREAD__)
+#define WEFT_TSAN 1
+#endif
+
+#ifdef WEFT_TSAN
+#include <sanitizer/tsan_interface.h>
+#endif
+
+int weft_futex_wait(volatile uintptr_t *p, uintptr_t expected, int64_t timeout_ns) {
+  struct timespec ts, *tsp = NULL;
+  if (timeout_ns >= 0) {
+    ts.tv_sec = timeout_ns / 1000000000;
+    ts.tv_nsec = timeout_ns % 1000000000;
+    tsp = &ts;
+  }
+  long r = syscall(SYS_futex, (uint32_t *)p, FUTEX_WAIT_PRIVATE, (uint32_t)expected, tsp, NULL, 0);
+  return r == 0 ? 0 : -1;
+}
+
+void weft_futex_wake(volatile uintptr_t *p, int n) {
+  syscall(SYS_futex, (uint32_t *)p, FUTEX_WAKE_PRIVATE, n, NULL, NULL, 0);
+}
+
+uint64_t weft_now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static _Thread_local void *tls_worker;
+static _Thread_local void *tls_fiber;
+static _Thread_local const weft_stack_info *tls_stack;
+
+void *weft_tls_worker(void) { return tls_worker; }
+void weft_set_tls_worker(void *w) { tls_worker = w; }
+void *weft_tls_fiber(void) { return tls_fiber; }
+void weft_set_tls_fiber(void *f) { tls_fiber = f; }
+void weft_set_tls_stack(const weft_stack_info *info) { tls_stack = info; }
+
+__attribute__((no_sanitize("thread")))
+weft_transfer_t weft_switch(void *to, void *data, void *tsan_to) {
+#ifdef WEFT_TSAN
+  __tsan_switch_to_fiber(tsan_to, 0);
+#else
+  (void)tsan_to;
+#endif
+  transfer_t t = jump_fcontext((fcontext_t)to, data);
+  weft_transfer_t r = { t.fctx, t.data };
+  return r;
+}
+
+_Static_assert(sizeof(transfer_t) == sizeof(weft_transfer_t), "transfer_t layout");
+
+void *weft_make_context(void *stack_top, size_t size, void (*fn)(weft_transfer_t)) {
+  // SAFETY: weft_transfer_t and transfer_t are the same two-pointer struct, passed the same way.
+  return make_fcontext(stack_top, size, (void (*)(transfer_t))fn);
+}
+
+bool weft_tsan_enabled(void) {
+#ifdef WEFT_TSAN
+  return true;
+#else
+  return false;
+#endif
+}
+void *weft_tsan_create_fiber(void) {
+#ifdef WEFT_TSAN
+  return __tsan_create_fiber(0);
+#else
+  return NULL;
+#endif
+}
+void weft_tsan_destroy_fiber(void *fiber) {
+#ifdef WEFT_TSAN
+  if (fiber) __tsan_destroy_fiber(fiber);
+#else
+  (void)fiber;
+#endif
+}
+void *weft_tsan_current_fiber(void) {
+#ifdef WEFT_TSAN
+  return __tsan_get_current_fiber();
+#else
+  return NULL;
+#endif
+}
+
+// MARK: - Stack overflow handler
+
+static struct sigaction previous_segv, previous_bus;
+
+static void write_str(const char *s) { ssize_t r = write(2, s, strlen(s)); (void)r; }
+
+static void write_num(uintptr_t v) {
+  char buf[32];
+  int i = 31;
+  buf[i] = 0;
+  do { buf[--i] = (char)('0' + v % 10); v /= 10; } while (v && i > 0);
+  write_str(buf + i);
+}
+
+static void overflow_message(uintptr_t stack_size, const char *how) {
+  write_str("fiber stack overflow (stack size ");
+  write_num(stack_size);
+  write_str(" bytes, ");
+  write_str(how);
+  write_str("): pass a larger stackSize to spawn/Fiber, or raise the scheduler's default "
+            "(WEFT_STACK_SIZE)\n");
+}
+
+static void overflow_handler(int sig, siginfo_t *info, void *uctx) {
+  const weft_stack_info *s = tls_stack;
+  uintptr_t addr = (uintptr_t)info->si_addr;
+  if (s && s->guard_lo && addr >= s->guard_lo && addr < s->guard_hi) {
+    overflow_message(s->stack_size, "guard page hit");
+    abort();
+  }
+  // Not ours: hand the signal to whoever was installed before us, or die by default.
+  struct sigaction *prev = sig == SIGSEGV ? &previous_segv : &previous_bus;
+  if (prev->sa_flags & SA_SIGINFO) {
+    if (prev->sa_sigaction) { prev->sa_sigaction(sig, info, uctx); return; }
+  } else if (prev->sa_handler != SIG_DFL && prev->sa_handler != SIG_IGN && prev->sa_handler) {
+    prev->sa_handler(sig);
+    return;
+  }
+  signal(sig, SIG_DFL);
+  raise(sig);
+}
+
+void weft_install_overflow_handler(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_sigaction = overflow_handler;
+  sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGSEGV, &sa, &previous_segv);
+  sigaction(SIGBUS, &sa, &previous_bus);
+}
+
+void weft_thread_init_altstack(void) {
+  stack_t current;
+  if (sigaltstack(NULL, &current) == 0 && !(current.ss_flags & SS_DISABLE) && current.ss_size >= 32768) return;
+  size_t size = 65536;
+  void *mem = malloc(size);  // lives as long as the thread; workers live as long as their scheduler
+  if (!mem) return;
+  stack_t ss = { .ss_sp = mem, .ss_size = size, .ss_flags = 0 };
+  sigaltstack(&ss, NULL);
+}
+
+void weft_report_canary_overflow(uintptr_t stack_size) {
+  overflow_message(stack_size, "stack canary overwritten");
+  abort();
+}

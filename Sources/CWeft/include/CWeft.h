@@ -1,0 +1,104 @@
+// CWeft: the only C in Weft. Thin, inlinable wrappers over libatomic_ops (atomics and
+// fences), Boost.Context's fcontext (stack switching), the futex system call, a
+// thread-local slot, the fiber stack-overflow handler, and ThreadSanitizer's fiber hooks.
+//
+// Every atomic operation in Weft goes through one of the weft_* functions below; their
+// names state the memory ordering (see Docs/Architecture.md, "Memory orderings").
+#ifndef CWEFT_H
+#define CWEFT_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include <stdbool.h>
+#include <atomic_ops.h>
+
+/// The pair Boost.Context hands across a switch (same layout as its transfer_t).
+typedef struct { void *fctx; void *data; } weft_transfer_t;
+
+// MARK: - Atomics on uintptr_t (AO_t is an unsigned word; Swift sees uintptr_t as UInt)
+
+static inline uintptr_t weft_load_relaxed(const volatile uintptr_t *p) { return (uintptr_t)AO_load((const volatile AO_t *)p); }
+static inline uintptr_t weft_load_acquire(const volatile uintptr_t *p) { return (uintptr_t)AO_load_acquire((const volatile AO_t *)p); }
+static inline void weft_store_relaxed(volatile uintptr_t *p, uintptr_t v) { AO_store((volatile AO_t *)p, (AO_t)v); }
+static inline void weft_store_release(volatile uintptr_t *p, uintptr_t v) { AO_store_release((volatile AO_t *)p, (AO_t)v); }
+/// Sequentially consistent compare-and-swap; true when *p held `old` and now holds `new`.
+static inline bool weft_cas_full(volatile uintptr_t *p, uintptr_t old, uintptr_t new_) { return AO_compare_and_swap_full((volatile AO_t *)p, (AO_t)old, (AO_t)new_) != 0; }
+/// Acquire compare-and-swap (a lock acquisition).
+static inline bool weft_cas_acquire(volatile uintptr_t *p, uintptr_t old, uintptr_t new_) { return AO_compare_and_swap_acquire((volatile AO_t *)p, (AO_t)old, (AO_t)new_) != 0; }
+/// Release compare-and-swap (a lock release that must check the old value).
+static inline bool weft_cas_release(volatile uintptr_t *p, uintptr_t old, uintptr_t new_) { return AO_compare_and_swap_release((volatile AO_t *)p, (AO_t)old, (AO_t)new_) != 0; }
+/// Sequentially consistent compare-and-swap returning the value seen.
+static inline uintptr_t weft_fetch_cas_full(volatile uintptr_t *p, uintptr_t old, uintptr_t new_) { return (uintptr_t)AO_fetch_compare_and_swap_full((volatile AO_t *)p, (AO_t)old, (AO_t)new_); }
+static inline uintptr_t weft_fetch_add_full(volatile uintptr_t *p, uintptr_t d) { return (uintptr_t)AO_fetch_and_add_full((volatile AO_t *)p, (AO_t)d); }
+static inline uintptr_t weft_fetch_add_relaxed(volatile uintptr_t *p, uintptr_t d) { return (uintptr_t)AO_fetch_and_add((volatile AO_t *)p, (AO_t)d); }
+/// Full (sequentially consistent) fence.
+static inline void weft_fence_full(void) { AO_nop_full(); }
+/// Spin-wait hint (x86 `pause`).
+static inline void weft_cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ __volatile__("yield");
+#endif
+}
+
+// MARK: - Futex (Linux). The word is the low 32 bits of a uintptr_t (little-endian):
+// values stored in a futex word must stay below 2^32.
+
+/// Sleeps while the low 32 bits of *p equal `expected`; `timeout_ns` < 0 means forever.
+/// Returns 0 when woken (or spuriously), -1 on timeout or when the value differed.
+int weft_futex_wait(volatile uintptr_t *p, uintptr_t expected, int64_t timeout_ns);
+/// Wakes up to `n` threads sleeping on *p.
+void weft_futex_wake(volatile uintptr_t *p, int n);
+
+// MARK: - Monotonic clock
+
+uint64_t weft_now_ns(void);
+
+// MARK: - Thread-local slots (the current worker and the current fiber of this OS thread)
+
+void *weft_tls_worker(void);
+void weft_set_tls_worker(void *w);
+void *weft_tls_fiber(void);
+void weft_set_tls_fiber(void *f);
+
+// MARK: - Context switch
+
+/// Switches to `to`, handing it `data`. Under ThreadSanitizer it first tells TSan that this
+/// thread now runs `tsan_to` (a handle from weft_tsan_create_fiber / weft_tsan_current_fiber);
+/// nothing instrumented runs between the annotation and the jump.
+weft_transfer_t weft_switch(void *to, void *data, void *tsan_to);
+/// Prepares a context that will run `fn` on the stack whose highest address is `stack_top`.
+void *weft_make_context(void *stack_top, size_t size, void (*fn)(weft_transfer_t));
+
+// MARK: - ThreadSanitizer fiber hooks (no-ops returning NULL without TSan)
+
+bool weft_tsan_enabled(void);
+void *weft_tsan_create_fiber(void);
+void weft_tsan_destroy_fiber(void *fiber);
+void *weft_tsan_current_fiber(void);
+
+// MARK: - Swift exclusivity state (exported by the Swift runtime; two words per context)
+
+void swift_task_enterThreadLocalContext(char *state);
+void swift_task_exitThreadLocalContext(char *state);
+
+// MARK: - Stack overflow detection
+
+/// What the SIGSEGV handler needs to know about the stack the thread is running on.
+typedef struct weft_stack_info {
+  uintptr_t guard_lo;    // lowest address of the guard page(s); 0 when the stack has none
+  uintptr_t guard_hi;    // one past the guard
+  uintptr_t stack_size;  // usable bytes, reported in the message
+} weft_stack_info;
+
+/// Installs (once per process) the SIGSEGV/SIGBUS handler that recognises guard-page hits.
+void weft_install_overflow_handler(void);
+/// Gives the calling thread an alternate signal stack (once per thread).
+void weft_thread_init_altstack(void);
+/// Tells the handler which stack the calling thread now runs on (NULL: its own).
+void weft_set_tls_stack(const weft_stack_info *info);
+/// Prints "fiber stack overflow ..." for a canary found broken, then aborts.
+void weft_report_canary_overflow(uintptr_t stack_size) __attribute__((noreturn));
+
+#endif

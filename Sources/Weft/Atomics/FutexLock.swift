@@ -1,0 +1,64 @@
+import CWeft
+
+/// A small mutual-exclusion lock for Weft's own short critical sections (queues, wait lists,
+/// timers). It blocks the OS thread, so it is never held across anything that can park a
+/// fiber. Users use `ReentrantLock`, which parks fibers instead.
+///
+/// Algorithm: Drepper, "Futexes Are Tricky" (2011), mutex 3. States: 0 unlocked, 1 locked,
+/// 2 locked with possible sleepers. After a bounded spin the locker sets 2 and sleeps on the
+/// futex; the unlocker wakes one sleeper only when the state was 2.
+/// - I1: the word is 0 exactly when no thread holds the lock.
+/// - I2: a thread sleeping in futex_wait has set the word to 2 first, so the unlocker sees 2.
+
+struct FutexLock: @unchecked Sendable {
+  let word: AtomicWord
+
+  init(_ word: AtomicWord) { self.word = word }
+
+  @inline(__always)
+  func lock() {
+    // Acquire: pairs with the release in `unlock` of the previous holder.
+    if word.compareExchangeAcquire(0, 1) { return }
+    lockSlow()
+  }
+
+  @inline(never)
+  func lockSlow() {
+    for _ in 0..<64 {
+      cpuRelax()
+      if word.loadRelaxed() == 0 && word.compareExchangeAcquire(0, 1) { return }
+    }
+    // I2: announce a sleeper (2) before sleeping.
+    while word.exchangeFull(2) != 0 {
+      word.futexWait(expected: 2)
+    }
+  }
+
+  @inline(__always)
+  func tryLock() -> Bool { word.compareExchangeAcquire(0, 1) }
+
+  @inline(__always)
+  func unlock() {
+    // Release: pairs with the acquire CAS/exchange of the next locker (I1).
+    if word.compareExchangeRelease(1, 0) { return }
+    word.storeRelease(0)
+    word.futexWake(1)
+  }
+
+  @inline(__always)
+  func withLock<R>(_ body: () throws -> R) rethrows -> R {
+    lock()
+    defer { unlock() }
+    return try body()
+  }
+}
+
+/// A `FutexLock` that owns its word, for objects that need just one lock.
+
+final class OwnedFutexLock: @unchecked Sendable {
+  // SAFETY: `block` is freed in deinit, after the last user dropped the lock.
+  let block = AtomicBlock(count: 1)
+  var lock: FutexLock { FutexLock(block[0]) }
+  init() {}
+  deinit { block.deallocate() }
+}

@@ -1,0 +1,44 @@
+/// The run state of a fiber: one atomic word (`AnyFiber.state`).
+///
+///     created ──schedule──▶ runnable ──worker picks──▶ running ──park──▶ parked
+///                              ▲                        │   ▲              │
+///                              │                     wake   └─ (notified)  │
+///                              └──────────── wake ─────────────────────────┘
+///     running ──body returns──▶ done
+///
+/// - F1: only the worker that took a fiber from a queue writes `running`, and only a fiber
+///   whose state is `runnable` sits in a run queue.
+/// - F2: `parked` is written by the worker loop after the switch out has completed (the
+///   fiber's context is saved), never by the fiber itself: a waker that sees `parked` may
+///   resume the fiber at once on any worker.
+/// - F3: a wake that finds `running` (the fiber is still on its way to parking, or has not
+///   decided to park yet) leaves `notified`; the next park consumes it and returns at once.
+///   So a wake is never lost and a fiber is made runnable exactly once per wake.
+/// - F4: a wake of a fiber that is `runnable`, `notified` or `done` is a double wake:
+///   misuse of `schedule`, reported by a precondition.
+enum FiberState {
+  static let created: UInt = 0
+  static let runnable: UInt = 1
+  static let running: UInt = 2
+  static let parked: UInt = 3
+  static let notified: UInt = 4
+  static let done: UInt = 5
+
+  static func name(_ s: UInt) -> String {
+    switch s {
+    case created: return "created"
+    case runnable: return "runnable"
+    case running: return "running"
+    case parked: return "parked"
+    case notified: return "notified"
+    case done: return "done"
+    default: return "invalid(\(s))"
+    }
+  }
+}
+
+/// Bits of `AnyFiber.flags`.
+enum FiberFlags {
+  static let started: UInt = 1
+  static let failed: UInt = 2
+}

@@ -1,0 +1,122 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// Parking and waking: the one mechanism every blocking primitive uses (FiberState F1–F4).
+
+extension AnyFiber {
+  /// The fiber running on this thread, or this thread's own thread fiber.
+  static var currentContext: AnyFiber {
+    if let p = ThreadLocal.fiber {
+      // SAFETY: the slot holds a fiber kept alive by its worker (while it runs) or by the
+      // thread-exit destructor (thread fibers).
+      return Unmanaged<AnyFiber>.fromOpaque(p).takeUnretainedValue()
+    }
+    precondition(ThreadLocal.worker == nil,
+      "BUG IN Weft: a worker's scheduler loop tried to block (no fiber is running on it)")
+    return ThreadFiberSlot.create()
+  }
+
+  /// True when this is the fiber (or thread fiber) running on the calling thread.
+  var isCurrentContext: Bool { ThreadLocal.fiber == Unmanaged.passUnretained(self).toOpaque() }
+
+  /// Suspends the calling context until `wake()`. Must be called by the fiber itself.
+  /// Returns at once if a wake arrived since the last park (F3).
+  func park() {
+    if isThreadFiber { parkThread(deadline: nil, onTimeout: nil); return }
+    // Full CAS: pairs with the waker's CAS running → notified (F3).
+    if state.compareExchangeFull(FiberState.notified, FiberState.running) { return }
+    let worker = Worker.currentUnchecked
+    worker.pending = .park
+    Context.switchOut(self, from: worker)
+  }
+
+  /// Like `park()`, but at `deadline` (monotonic ns) `onTimeout` runs once, on some thread,
+  /// unless the fiber was woken first. `onTimeout` must decide, under the lock of whatever
+  /// the fiber waits on, whether the wait timed out, and then wake the fiber itself.
+  func park(deadline: UInt64, onTimeout: @escaping @Sendable () -> Void) {
+    if isThreadFiber { parkThread(deadline: deadline, onTimeout: onTimeout); return }
+    let scheduler = Worker.currentUnchecked.scheduler
+    let timer = scheduler.timers.add(deadline: deadline, action: onTimeout)
+    park()
+    scheduler.timers.cancel(timer)
+  }
+
+  /// Makes a parked (or parking) fiber runnable; see F3, F4.
+  func wake() {
+    var s = state.loadAcquire()
+    while true {
+      switch s {
+      case FiberState.parked:
+        // Full CAS: pairs with the loop's CAS running → parked (F2).
+        let seen = state.fetchCompareExchangeFull(FiberState.parked, FiberState.runnable)
+        if seen == FiberState.parked {
+          if isThreadFiber { state.futexWake(1) } else { Scheduler.enqueueWoken(self) }
+          return
+        }
+        s = seen
+      case FiberState.running:
+        let seen = state.fetchCompareExchangeFull(FiberState.running, FiberState.notified)
+        if seen == FiberState.running { return }
+        s = seen
+      case FiberState.created:
+        preconditionFailure("Weft misuse: woke fiber \(id), which was never scheduled; use schedule(_:) to start it")
+      default:
+        preconditionFailure("Weft misuse: schedule(_:) of fiber \(id), which is \(FiberState.name(s)); "
+          + "a fiber can be woken only while it waits (it was scheduled twice, or has finished)")
+      }
+    }
+  }
+
+  /// Thread fibers park on a futex over their state word.
+  private func parkThread(deadline: UInt64?, onTimeout: (@Sendable () -> Void)?) {
+    if state.compareExchangeFull(FiberState.notified, FiberState.running) { return }
+    if !state.compareExchangeFull(FiberState.running, FiberState.parked) {
+      // A wake arrived between the two CASes (F3).
+      let ok = state.compareExchangeFull(FiberState.notified, FiberState.running)
+      precondition(ok, "BUG IN Weft: thread fiber \(id) parked in state \(stateDescription)")
+      return
+    }
+    var timeoutHandled = false
+    while true {
+      // Acquire: pairs with the waker's CAS parked → runnable.
+      if state.loadAcquire() == FiberState.runnable {
+        state.storeRelease(FiberState.running)
+        return
+      }
+      if let d = deadline, !timeoutHandled {
+        let now = monotonicNanoseconds()
+        if now >= d {
+          timeoutHandled = true
+          onTimeout?()
+          continue
+        }
+        state.futexWait(expected: FiberState.parked, timeoutNanoseconds: Int64(d - now))
+      } else {
+        state.futexWait(expected: FiberState.parked)
+      }
+    }
+  }
+}
+
+/// The thread fiber of each non-worker OS thread, created on first use and released when
+/// the thread exits.
+enum ThreadFiberSlot {
+  private static let key: pthread_key_t = {
+    var k = pthread_key_t()
+    pthread_key_create(&k) { p in
+      guard let p else { return }
+      ThreadLocal.setFiber(nil)
+      Unmanaged<AnyFiber>.fromOpaque(p).release()
+    }
+    return k
+  }()
+
+  static func create() -> AnyFiber {
+    let f = AnyFiber(sticky: true, stackSize: 0, pool: .default, isThreadFiber: true)
+    let p = Unmanaged.passRetained(f).toOpaque()
+    ThreadLocal.setFiber(p)
+    pthread_setspecific(key, p)
+    return f
+  }
+}

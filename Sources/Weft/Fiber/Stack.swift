@@ -1,0 +1,193 @@
+import CWeft
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A fiber's stack: memory from `mmap`, committed lazily by the kernel as it is touched.
+///
+/// Layout (addresses grow upwards):
+///
+///     mapping base ─┬─ guard page (PROT_NONE), guarded stacks only
+///                   ├─ lowest usable word: canary, unguarded stacks only
+///                   │  … usable stack …
+///     top ──────────┴─ weft_stack_info (read by the SIGSEGV handler), then the mapping end
+///
+/// Guarded stacks cost two kernel mappings each (the guard splits the mapping), so at most
+/// `StackPool.guardedLimit` are guarded; past that, stacks are carved from slabs (one
+/// mapping per `slabStacks` stacks) and protected by a canary checked at every switch.
+struct FiberStack {
+  /// Lowest address of the stack's memory (the guard page for guarded stacks).
+  let base: UnsafeMutableRawPointer
+  /// Bytes from `base` to the end of the stack's memory.
+  let length: Int
+  /// Usable bytes (what `stackSize` asked for, rounded up to pages).
+  let usable: Int
+  let guarded: Bool
+  /// True when this stack is one slot of a slab (never unmapped on its own).
+  let fromSlab: Bool
+
+  static let canaryValue: UInt = 0x5745_4654_5354_4b21  // "WEFTSTK!"
+
+  /// The stack info block at the top; the usable stack ends just below it.
+  var info: UnsafeMutablePointer<weft_stack_info> {
+    (base + length - FiberStack.infoBytes).assumingMemoryBound(to: weft_stack_info.self)
+  }
+  /// Highest usable address (16-byte aligned), where the first frame starts.
+  var top: UnsafeMutableRawPointer { base + length - FiberStack.infoBytes }
+  var lowestUsable: UnsafeMutableRawPointer { guarded ? base + pageSize : base }
+
+  static let infoBytes = 64
+
+  /// Writes the info block (and the canary for unguarded stacks).
+  func prepare() {
+    info.pointee = weft_stack_info(
+      guard_lo: guarded ? UInt(bitPattern: base) : 0,
+      guard_hi: guarded ? UInt(bitPattern: base + pageSize) : 0,
+      stack_size: UInt(usable))
+    if !guarded { lowestUsable.storeBytes(of: FiberStack.canaryValue, as: UInt.self) }
+  }
+
+  /// True while the canary of an unguarded stack is intact (guarded stacks always pass).
+  @inline(__always) var canaryIntact: Bool {
+    guarded || lowestUsable.load(as: UInt.self) == FiberStack.canaryValue
+  }
+}
+
+let pageSize: Int = Int(sysconf(Int32(_SC_PAGESIZE)))
+
+@inline(__always) func roundUpToPage(_ n: Int) -> Int { (n + pageSize - 1) & ~(pageSize - 1) }
+
+/// Where fiber stacks come from and go back to.
+///
+/// - Stacks of the scheduler's default size are cached: first in the releasing worker's
+///   own cache (no lock), then in this pool's shared free list (lock). Past
+///   `sharedCacheLimit` cached stacks, released stacks give their memory back with
+///   `madvise(MADV_DONTNEED)` but keep their mapping (mappings are the scarce resource).
+/// - Stacks of other sizes are mapped for the spawn that asks and unmapped when it ends.
+/// - I1: `guardedCount` counts live guarded mappings; it never exceeds `guardedLimit`.
+final class StackPool: @unchecked Sendable {
+  let defaultUsable: Int
+  private let lock = OwnedFutexLock()
+  // SAFETY: the fields below are guarded by `lock`.
+  private var free: [FiberStack] = []
+  private var guardedCount = 0
+  private var slabFree: [FiberStack] = []
+  private(set) var slabCount = 0
+
+  static let slabStacks = 64
+  static let sharedCacheLimit = 1024
+  static let workerCacheLimit = 32
+
+  /// How many guarded stacks the process may have: half of what `vm.max_map_count` leaves
+  /// after a reserve for everything else (threads, malloc arenas, libraries).
+  static let guardedLimit: Int = {
+    if let env = getenv("WEFT_GUARDED_STACK_LIMIT"), let n = Int(String(cString: env)) { return max(0, n) }
+    var maxMaps = 65530
+    if let f = fopen("/proc/sys/vm/max_map_count", "r") {
+      var buffer = [CChar](repeating: 0, count: 32)
+      if fgets(&buffer, 32, f) != nil, let v = Int(String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self).filter(\.isNumber)) { maxMaps = v }
+      fclose(f)
+    }
+    return max(0, (maxMaps - 12_000) / 2)
+  }()
+
+  init(defaultStackSize: Int) {
+    defaultUsable = roundUpToPage(max(defaultStackSize, 16 * 1024))
+  }
+
+  /// A stack with at least `size` usable bytes.
+  func take(size: Int, cache: inout [FiberStack]) -> FiberStack {
+    let usable = roundUpToPage(max(size, 16 * 1024))
+    if usable == defaultUsable {
+      if let s = cache.popLast() { return s }
+      lock.lock.lock()
+      if let s = free.popLast() { lock.lock.unlock(); return s }
+      lock.lock.unlock()
+    }
+    return map(usable: usable)
+  }
+
+  /// Returns a stack after its fiber finished (called on the worker, off that stack).
+  func give(_ stack: FiberStack, cache: inout [FiberStack]) {
+    guard stack.usable == defaultUsable else { return unmap(stack) }
+    if cache.count < StackPool.workerCacheLimit { cache.append(stack); return }
+    lock.lock.lock()
+    let trim = free.count >= StackPool.sharedCacheLimit
+    lock.lock.unlock()
+    if trim {
+      // Give the memory back but keep the mapping for the next fiber.
+      madvise(stack.lowestUsable, stack.top - stack.lowestUsable, MADV_DONTNEED)
+    }
+    lock.lock.withLock { free.append(stack) }
+  }
+
+  private func map(usable: Int) -> FiberStack {
+    let useGuard = lock.lock.withLock { () -> Bool in
+      if guardedCount < StackPool.guardedLimit { guardedCount += 1; return true }
+      return false
+    }
+    if useGuard {
+      let length = usable + pageSize + roundUpToPage(FiberStack.infoBytes)
+      if let base = mapAnonymous(length) {
+        if mprotect(base, pageSize, PROT_NONE) == 0 {
+          let s = FiberStack(base: base, length: length, usable: usable, guarded: true, fromSlab: false)
+          s.prepare()
+          return s
+        }
+        munmap(base, length)
+      }
+      lock.lock.withLock { guardedCount -= 1 }
+      // Fall through to an unguarded stack: the mapping budget or memory ran short.
+    }
+    if usable == defaultUsable { return takeFromSlab() }
+    let length = usable + roundUpToPage(FiberStack.infoBytes)
+    guard let base = mapAnonymous(length) else { outOfMemory(length) }
+    let s = FiberStack(base: base, length: length, usable: usable, guarded: false, fromSlab: false)
+    s.prepare()
+    return s
+  }
+
+  private func takeFromSlab() -> FiberStack {
+    lock.lock.lock()
+    if let s = slabFree.popLast() { lock.lock.unlock(); return s }
+    lock.lock.unlock()
+    let stride = defaultUsable + roundUpToPage(FiberStack.infoBytes)
+    let total = stride * StackPool.slabStacks
+    guard let slab = mapAnonymous(total) else { outOfMemory(total) }
+    var carved: [FiberStack] = []
+    carved.reserveCapacity(StackPool.slabStacks)
+    for i in 0..<StackPool.slabStacks {
+      let s = FiberStack(base: slab + i * stride, length: stride, usable: defaultUsable, guarded: false, fromSlab: true)
+      s.prepare()
+      carved.append(s)
+    }
+    let first = carved.removeLast()
+    lock.lock.withLock {
+      slabCount += 1
+      slabFree.append(contentsOf: carved)
+    }
+    return first
+  }
+
+  private func unmap(_ stack: FiberStack) {
+    if stack.fromSlab { lock.lock.withLock { slabFree.append(stack) }; return }
+    munmap(stack.base, stack.length)
+    if stack.guarded { lock.lock.withLock { guardedCount -= 1 } }
+  }
+
+  private func mapAnonymous(_ length: Int) -> UnsafeMutableRawPointer? {
+    let p = mmap(nil, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
+    if p == MAP_FAILED || p == nil { return nil }
+    return p
+  }
+
+  private func outOfMemory(_ length: Int) -> Never {
+    fatalError("Weft: out of memory: cannot map \(length) bytes for a fiber stack (errno \(errno)); "
+      + "lower the number of live fibers or their stack size")
+  }
+
+  /// Counts for the state dump and tests.
+  var statistics: (guarded: Int, slabs: Int, cachedShared: Int) {
+    lock.lock.withLock { (guardedCount, slabCount, free.count) }
+  }
+}

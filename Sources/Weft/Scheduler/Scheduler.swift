@@ -1,0 +1,230 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A Weft scheduler: worker threads in a default and an interactive pool, running fibers.
+///
+/// `Scheduler.shared` starts on first use with `WEFT_NUM_THREADS` workers (Julia's
+/// `JULIA_NUM_THREADS`: `"4"`, `"4,1"` for four default and one interactive, or `"auto"`;
+/// default: the CPU count) and `WEFT_STACK_SIZE` bytes of stack per fiber. Explicit
+/// schedulers have their own workers and must be `shutdown()` when done.
+///
+/// Threads are numbered as in Julia: interactive workers first (1…i), then default ones.
+public final class Scheduler: @unchecked Sendable {
+  // SAFETY: all stored properties are immutable after init except the atomic `flags`.
+  let pools: [Pool]
+  /// Every worker, interactive ones first (written once in init, before any thread starts).
+  private(set) var workers: [Worker] = []
+  let timers = Timers()
+  let stacks: StackPool
+  /// Usable stack bytes of a fiber that does not ask for a size.
+  public let defaultStackSize: Int
+  private let flags = AtomicBlock(count: 1)  // 0: shutting down
+  private var threadHandles: [pthread_t] = []
+
+  /// The default stack size: 256 KiB in release builds, 1 MiB in debug builds (an unoptimised
+  /// Swift frame is several times larger). See Docs/Architecture.md, "Stacks".
+  public static let standardStackSize: Int = {
+    if let env = getenv("WEFT_STACK_SIZE"), let n = parseByteCount(String(cString: env)), n > 0 { return n }
+    #if DEBUG
+    return 1024 * 1024
+    #else
+    return 256 * 1024
+    #endif
+  }()
+
+  /// The process-wide scheduler, started on first use (`WEFT_NUM_THREADS`, `WEFT_STACK_SIZE`).
+  public static let shared: Scheduler = {
+    let (d, i) = threadCountsFromEnvironment()
+    let s = Scheduler(threads: d, interactiveThreads: i)
+    markShared(s)
+    return s
+  }()
+
+  /// Starts `threads` default workers and `interactiveThreads` interactive ones.
+  /// - Precondition: `threads` ≥ 1, `interactiveThreads` ≥ 0, `stackSize` ≥ 16 KiB if given.
+  public init(threads: Int = Scheduler.cpuCount, interactiveThreads: Int = 0, stackSize: Int? = nil) {
+    precondition(threads >= 1, "Weft misuse: a Scheduler needs at least 1 default thread (got \(threads))")
+    precondition(interactiveThreads >= 0, "Weft misuse: negative interactive thread count \(interactiveThreads)")
+    if let s = stackSize {
+      precondition(s >= 16 * 1024, "Weft misuse: stackSize \(s) is below the 16 KiB minimum")
+    }
+    defaultStackSize = stackSize ?? Scheduler.standardStackSize
+    stacks = StackPool(defaultStackSize: defaultStackSize)
+    let defaultPool = Pool(kind: .default, workerCount: threads)
+    let interactivePool = Pool(kind: .interactive, workerCount: interactiveThreads)
+    pools = [defaultPool, interactivePool]
+    var all: [Worker] = []
+    var inter: [Worker] = []
+    for i in 0..<interactiveThreads {
+      inter.append(Worker(index: all.count, poolIndex: i, pool: interactivePool, scheduler: self))
+      all.append(inter.last!)
+    }
+    var dflt: [Worker] = []
+    for i in 0..<threads {
+      dflt.append(Worker(index: all.count, poolIndex: i, pool: defaultPool, scheduler: self))
+      all.append(dflt.last!)
+    }
+    interactivePool.setWorkers(inter)
+    defaultPool.setWorkers(dflt)
+    workers = all
+    timers.scheduler = self
+    _ = Context.installOverflowHandler
+    for w in all { threadHandles.append(Scheduler.startThread(w)) }
+  }
+
+  deinit { flags.deallocate() }
+
+  public static var cpuCount: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
+
+  /// Number of workers in `pool` (Julia's `Threads.nthreads(pool)`).
+  public func threadCount(_ pool: ThreadPool = .default) -> Int { pools[pool.rawValue].workers.count }
+
+  var isShuttingDown: Bool { flags[0].loadAcquire() != 0 }
+
+  /// Stops the workers and joins their threads. Runnable fibers are run first; fibers still
+  /// blocked when the workers stop are abandoned (never resumed, their stacks not freed).
+  /// - Precondition: not called from one of this scheduler's own fibers; not the shared one.
+  public func shutdown() {
+    precondition(Worker.current?.scheduler !== self,
+      "Weft misuse: shutdown() called from a fiber of the scheduler being shut down; call it from another thread")
+    precondition(self !== Scheduler.sharedIfStarted, "Weft misuse: the shared scheduler cannot be shut down")
+    guard flags[0].compareExchangeFull(0, 1) else { return }
+    for w in workers {
+      _ = w.pool.idle.unparkSpecific(w.poolIndex)
+      w.parker.unpark()
+    }
+    for t in threadHandles { pthread_join(t, nil) }
+    threadHandles = []
+  }
+
+  nonisolated(unsafe) private static var sharedStarted: Scheduler?
+  static var sharedIfStarted: Scheduler? { sharedStarted }
+
+  /// The pool fibers asking for `kind` run in (Julia: an empty interactive pool means default).
+  @inline(__always)
+  func pool(for kind: ThreadPool) -> Pool {
+    let p = pools[kind.rawValue]
+    return p.workers.isEmpty ? pools[0] : p
+  }
+
+  /// The scheduler of the calling fiber, or the shared one.
+  static var current: Scheduler { Worker.current?.scheduler ?? .shared }
+
+  // MARK: Placing fibers
+
+  /// Makes a created fiber runnable for the first time (Julia's `schedule` of a new task).
+  func submit(_ f: AnyFiber) {
+    let seen = f.state.fetchCompareExchangeFull(FiberState.created, FiberState.runnable)
+    precondition(seen == FiberState.created,
+      "Weft misuse: schedule(_:) of fiber \(f.id), which was already started (it is \(FiberState.name(seen)))")
+    f.scheduler = self
+    let here = Worker.current.flatMap { $0.scheduler === self ? $0 : nil }
+    if f.sticky {
+      let home: Worker
+      if let here {
+        home = here
+        // Julia #41334: a migratable fiber that schedules a sticky one becomes sticky too,
+        // so parent and child never run in parallel.
+        if let parent = here.current, !parent.sticky { parent.sticky = true; parent.home = here }
+      } else {
+        home = pool(for: f.pool).nextWorkerForSticky()
+      }
+      f.home = home
+      f.pool = home.pool.kind
+      home.inbox.push(f)
+      if home !== here { home.pool.unparkForInbox(home) }
+      return
+    }
+    let p = pool(for: f.pool)
+    if let here, here.pool === p {
+      here.deque.push(f)
+    } else {
+      p.injector.push(f)
+    }
+    p.notifyWork()
+  }
+
+  /// Queues a fiber that a wake made runnable (FiberState F3): sticky ones to their home
+  /// worker's inbox; migratable ones to the waking worker's run-next slot (a direct hand-off)
+  /// or, from outside the pool, to its injector.
+  static func enqueueWoken(_ f: AnyFiber) {
+    let here = Worker.current
+    if f.sticky {
+      let home = f.home.unsafelyUnwrapped
+      home.inbox.push(f)
+      if home !== here { home.pool.unparkForInbox(home) }
+      return
+    }
+    let p = f.scheduler.unsafelyUnwrapped.pool(for: f.pool)
+    if let here, here.pool === p {
+      here.pushRunNext(f)
+      return
+    }
+    p.injector.push(f)
+    p.notifyWork()
+  }
+
+  /// T2: a timer became the earliest and no worker sleeps on the timer heap.
+  func wakeParkedWorkerForTimers() {
+    for p in pools where !p.workers.isEmpty {
+      fenceFull()
+      if let i = p.idle.workerToNotify() { p.workers[i].parker.unpark(); return }
+    }
+  }
+
+  // MARK: Threads
+
+  private static func startThread(_ w: Worker) -> pthread_t {
+    var attr = pthread_attr_t()
+    pthread_attr_init(&attr)
+    pthread_attr_setstacksize(&attr, 8 * 1024 * 1024)
+    var t = pthread_t()
+    let box = Unmanaged.passRetained(w).toOpaque()
+    let rc = pthread_create(&t, &attr, { arg in
+      let w = Unmanaged<Worker>.fromOpaque(arg!).takeRetainedValue()
+      w.run()
+      return nil
+    }, box)
+    pthread_attr_destroy(&attr)
+    precondition(rc == 0, "Weft: cannot start worker thread \(w.index + 1): pthread_create returned \(rc)")
+    return t
+  }
+
+  static func markShared(_ s: Scheduler) { sharedStarted = s }
+
+  static func threadCountsFromEnvironment() -> (Int, Int) {
+    guard let env = getenv("WEFT_NUM_THREADS") else { return (cpuCount, 0) }
+    let text = String(cString: env).trimmingCharacters(in: " ")
+    let parts = text.split(separator: ",", omittingEmptySubsequences: false).map { String($0) }
+    func parse(_ s: String, _ fallback: Int) -> Int {
+      if s == "auto" { return fallback }
+      guard let n = Int(s), n >= 0 else {
+        fatalError("Weft: WEFT_NUM_THREADS=\(text) is not a thread count: use N, N,M or auto")
+      }
+      return n
+    }
+    let d = max(1, parse(parts.first ?? "auto", cpuCount))
+    let i = parts.count > 1 ? parse(parts[1], 1) : 0
+    return (d, i)
+  }
+
+  static func parseByteCount(_ text: String) -> Int? {
+    var s = Substring(text)
+    var multiplier = 1
+    if let last = s.last?.lowercased() {
+      if last == "k" { multiplier = 1024; s = s.dropLast() }
+      else if last == "m" { multiplier = 1024 * 1024; s = s.dropLast() }
+    }
+    return Int(s).map { $0 * multiplier }
+  }
+}
+
+extension String {
+  fileprivate func trimmingCharacters(in set: Character) -> String {
+    var s = Substring(self)
+    while s.first == set { s = s.dropFirst() }
+    while s.last == set { s = s.dropLast() }
+    return String(s)
+  }
+}

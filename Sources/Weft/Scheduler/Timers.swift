@@ -1,0 +1,144 @@
+/// The scheduler's deadline heap: `sleep`, timeouts and timed waits (DESIGN.md, layer 5).
+///
+/// A binary min-heap of `TimerEntry` under `lock`, ordered by (deadline, sequence).
+/// - T1: `nextDeadline` (atomic) is the earliest deadline in the heap, or `UInt.max`; workers
+///   read it without the lock to decide whether to take the lock and fire.
+/// - T2: at most one parked worker sleeps with a timeout ("the timer sleeper"); adding an
+///   earlier deadline unparks it, or, with no timer sleeper, wakes a parked worker that will
+///   become one. So a due timer fires even while other workers are busy forever.
+/// - T3: an entry's action runs at most once, outside the lock, and never after `cancel`
+///   returned for it (the action itself must still tolerate racing with a wake: see
+///   `AnyFiber.park(deadline:onTimeout:)`).
+final class Timers: @unchecked Sendable {
+  // SAFETY: `heap`, `sequence`, `sleeper` are guarded by `lock`; `nextDeadline` is atomic.
+  private let words = AtomicBlock(count: 2)  // 0: lock, 1: nextDeadline
+  private var lock: FutexLock { FutexLock(words[0]) }
+  private var nextDeadlineWord: AtomicWord { words[1] }
+  private var heap: [TimerEntry] = []
+  private var sequence: UInt64 = 0
+  private var sleeper: Worker?
+  unowned(unsafe) var scheduler: Scheduler!
+
+  init() { nextDeadlineWord.storeRelaxed(UInt.max) }
+  deinit { words.deallocate() }
+
+  var nextDeadline: UInt64 { UInt64(nextDeadlineWord.loadAcquire()) }
+  var count: Int { lock.withLock { heap.count } }
+
+  @discardableResult
+  func add(deadline: UInt64, action: @escaping @Sendable () -> Void) -> TimerEntry {
+    lock.lock()
+    sequence &+= 1
+    let e = TimerEntry(deadline: deadline, sequence: sequence, action: action)
+    e.index = heap.count
+    heap.append(e)
+    siftUp(e.index)
+    let earliest = heap[0] === e
+    let s = sleeper
+    if earliest { nextDeadlineWord.storeRelease(UInt(deadline)) }
+    lock.unlock()
+    if earliest {
+      fenceFull()  // T2 pairs with claimSleeper in the parking worker (W1 style)
+      if let s { s.parker.unpark() } else { scheduler.wakeParkedWorkerForTimers() }
+    }
+    return e
+  }
+
+  /// T3: after this returns the action will not start (it may have run already).
+  func cancel(_ e: TimerEntry) {
+    lock.lock()
+    if e.index >= 0 { removeAt(e.index) }
+    lock.unlock()
+  }
+
+  /// Runs the actions of every entry due at `now`. Returns how many ran.
+  @discardableResult
+  func fireDue() -> Int {
+    let next = UInt64(nextDeadlineWord.loadAcquire())  // T1
+    if next == UInt64(UInt.max) { return 0 }
+    let now = monotonicNanoseconds()
+    if next > now { return 0 }
+    var due: [TimerEntry] = []
+    lock.lock()
+    while let first = heap.first, first.deadline <= now { due.append(first); removeAt(0) }
+    lock.unlock()
+    for e in due { e.action() }
+    return due.count
+  }
+
+  /// T2: called by a worker about to park; returns how long it may sleep (ns; -1: forever).
+  func claimSleeper(_ w: Worker) -> Int64 {
+    lock.lock()
+    defer { lock.unlock() }
+    guard let first = heap.first else { return -1 }
+    if sleeper == nil { sleeper = w }
+    guard sleeper === w else { return -1 }
+    let now = monotonicNanoseconds()
+    return first.deadline > now ? Int64(first.deadline - now) : 0
+  }
+
+  func releaseSleeper(_ w: Worker) {
+    lock.lock()
+    if sleeper === w { sleeper = nil }
+    lock.unlock()
+  }
+
+  // MARK: Heap
+
+  private func less(_ a: TimerEntry, _ b: TimerEntry) -> Bool {
+    a.deadline != b.deadline ? a.deadline < b.deadline : a.sequence < b.sequence
+  }
+
+  private func swapAt(_ i: Int, _ j: Int) {
+    heap.swapAt(i, j)
+    heap[i].index = i
+    heap[j].index = j
+  }
+
+  private func siftUp(_ start: Int) {
+    var i = start
+    while i > 0 {
+      let parent = (i - 1) / 2
+      if !less(heap[i], heap[parent]) { break }
+      swapAt(i, parent)
+      i = parent
+    }
+  }
+
+  private func siftDown(_ start: Int) {
+    var i = start
+    while true {
+      let l = 2 * i + 1, r = l + 1
+      var m = i
+      if l < heap.count && less(heap[l], heap[m]) { m = l }
+      if r < heap.count && less(heap[r], heap[m]) { m = r }
+      if m == i { return }
+      swapAt(i, m)
+      i = m
+    }
+  }
+
+  private func removeAt(_ i: Int) {
+    let removed = heap[i]
+    let last = heap.count - 1
+    if i != last { swapAt(i, last) }
+    heap.removeLast()
+    removed.index = -1
+    if i < heap.count { siftDown(i); siftUp(i) }
+    nextDeadlineWord.storeRelease(heap.first.map { UInt($0.deadline) } ?? UInt.max)
+  }
+}
+
+/// One pending timer.
+final class TimerEntry: @unchecked Sendable {
+  // SAFETY: all fields but the immutable ones are guarded by the owning `Timers.lock`.
+  let deadline: UInt64
+  let sequence: UInt64
+  let action: @Sendable () -> Void
+  var index = -1
+  init(deadline: UInt64, sequence: UInt64, action: @escaping @Sendable () -> Void) {
+    self.deadline = deadline
+    self.sequence = sequence
+    self.action = action
+  }
+}

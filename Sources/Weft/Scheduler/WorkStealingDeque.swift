@@ -1,0 +1,128 @@
+/// A worker's deque of migratable fibers: the Chase–Lev work-stealing deque with the C11
+/// memory orderings of Lê, Pop, Cohen and Zappa Nardelli, "Correct and Efficient
+/// Work-Stealing for Weak Memory Models", PPoPP 2013 (their Fig. 1), on libatomic_ops.
+///
+/// The owner pushes and pops at `bottom` (LIFO: depth-first for fork–join); thieves take one
+/// fiber at `top` (FIFO: the oldest, usually the biggest piece of work).
+///
+/// | field    | written by                         | read by            |
+/// |----------|------------------------------------|--------------------|
+/// | bottom   | owner                              | owner, thieves     |
+/// | top      | thieves (CAS), owner (CAS on last) | owner, thieves     |
+/// | buffer   | owner (grow)                       | owner, thieves     |
+/// | slots    | owner (push)                       | owner, thieves     |
+///
+/// Indices are unbounded counters kept in words and compared as signed integers.
+/// - D1: the elements live at indices top..<bottom; an element is taken exactly once, by
+///   whoever wins the CAS on `top` (or by the owner popping above `top`).
+/// - D2: a buffer that was replaced by `grow` stays allocated until the deque is deinitialised,
+///   so a thief that loaded the old buffer can still read it (its CAS on `top` then decides).
+/// - D3: slots hold `Unmanaged<AnyFiber>` pointers retained once; whoever takes an element
+///   takes that retain.
+final class WorkStealingDeque: @unchecked Sendable {
+  // SAFETY: fields are only touched through atomics (words, slots) or by the owner (retired).
+  private let words = AtomicBlock(count: 3)  // 0: top, 1: bottom, 2: buffer (Unmanaged<Buffer>)
+  private var top: AtomicWord { words[0] }
+  private var bottom: AtomicWord { words[1] }
+  private var bufferWord: AtomicWord { words[2] }
+  private var retired: [Buffer] = []  // owner only (D2)
+  private var current: Buffer          // owner's copy of the buffer pointer
+
+  final class Buffer {
+    let capacity: Int  // a power of two
+    let slots: UnsafeMutablePointer<UInt>
+    init(capacity: Int) {
+      self.capacity = capacity
+      slots = .allocate(capacity: capacity)
+      slots.initialize(repeating: 0, count: capacity)
+    }
+    deinit { slots.deallocate() }
+    @inline(__always) func slot(_ i: Int) -> AtomicWord { AtomicWord(slots + (i & (capacity - 1))) }
+  }
+
+  init(capacity: Int = 256) {
+    current = Buffer(capacity: capacity)
+    bufferWord.storeRelaxed(UInt(bitPattern: Unmanaged.passUnretained(current).toOpaque()))
+  }
+
+  deinit {
+    while let f = pop() { _ = f }  // drop the retains of fibers never run (D3)
+    words.deallocate()
+  }
+
+  /// Owner only.
+  @inline(__always)
+  func push(_ fiber: AnyFiber) {
+    let b = Int(bitPattern: bottom.loadRelaxed())
+    // Acquire: pairs with the thieves' CAS on top, so slots they emptied may be reused.
+    let t = Int(bitPattern: top.loadAcquire())
+    var a = current
+    if b - t > a.capacity - 1 { a = grow(top: t, bottom: b) }
+    a.slot(b).storeRelaxed(UInt(bitPattern: Unmanaged.passRetained(fiber).toOpaque()))  // D3
+    // Release: publishes the slot to thieves that acquire-load bottom (Lê: fence(release)
+    // then relaxed store).
+    bottom.storeRelease(UInt(bitPattern: b + 1))
+  }
+
+  /// Owner only.
+  @inline(__always)
+  func pop() -> AnyFiber? {
+    let b = Int(bitPattern: bottom.loadRelaxed()) - 1
+    let a = current
+    bottom.storeRelaxed(UInt(bitPattern: b))
+    // Full fence: orders the bottom store before the top load against a thief's
+    // top load / fence / bottom load (Lê: fence(seq_cst) in take).
+    fenceFull()
+    let t = Int(bitPattern: top.loadRelaxed())
+    if t > b {  // empty
+      bottom.storeRelaxed(UInt(bitPattern: b + 1))
+      return nil
+    }
+    let raw = a.slot(b).loadRelaxed()
+    if t == b {
+      // Last element: race the thieves for it with a full CAS on top (D1).
+      let won = top.compareExchangeFull(UInt(bitPattern: t), UInt(bitPattern: t + 1))
+      bottom.storeRelaxed(UInt(bitPattern: b + 1))
+      if !won { return nil }
+    }
+    return Unmanaged<AnyFiber>.fromOpaque(UnsafeRawPointer(bitPattern: raw).unsafelyUnwrapped).takeRetainedValue()
+  }
+
+  /// Any thread. Returns nil when empty or when it lost a race (the caller may retry).
+  func steal() -> AnyFiber? {
+    // Acquire: pairs with the CAS of other thieves and the owner on top.
+    let t = Int(bitPattern: top.loadAcquire())
+    // Full fence: pairs with the owner's fence in pop (Lê: fence(seq_cst) in steal).
+    fenceFull()
+    // Acquire: pairs with the release store of bottom in push.
+    let b = Int(bitPattern: bottom.loadAcquire())
+    guard t < b else { return nil }
+    // Acquire (Lê: consume): pairs with the release publication of the buffer in grow (D2).
+    let bufferPtr = UnsafeRawPointer(bitPattern: bufferWord.loadAcquire()).unsafelyUnwrapped
+    let a = Unmanaged<Buffer>.fromOpaque(bufferPtr).takeUnretainedValue()
+    let raw = a.slot(t).loadRelaxed()
+    // Full CAS on top decides who owns element t (D1).
+    guard top.compareExchangeFull(UInt(bitPattern: t), UInt(bitPattern: t + 1)) else { return nil }
+    return Unmanaged<AnyFiber>.fromOpaque(UnsafeRawPointer(bitPattern: raw).unsafelyUnwrapped).takeRetainedValue()
+  }
+
+  @inline(never)
+  private func grow(top t: Int, bottom b: Int) -> Buffer {
+    let old = current
+    let bigger = Buffer(capacity: old.capacity * 2)
+    var i = t
+    while i < b { bigger.slot(i).storeRelaxed(old.slot(i).loadRelaxed()); i += 1 }
+    retired.append(old)  // D2
+    current = bigger
+    // Release: publishes the copied slots before thieves can load the new buffer.
+    bufferWord.storeRelease(UInt(bitPattern: Unmanaged.passUnretained(bigger).toOpaque()))
+    return bigger
+  }
+
+  /// Approximate number of fibers (for idle checks and dumps; any thread).
+  var approximateCount: Int {
+    let b = Int(bitPattern: bottom.loadAcquire())
+    let t = Int(bitPattern: top.loadAcquire())
+    return max(0, b - t)
+  }
+}

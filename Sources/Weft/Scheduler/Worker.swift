@@ -1,0 +1,266 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One worker thread: its queues and its scheduler loop (DESIGN.md, layers 3–4).
+///
+/// | field                 | written by               | read by                     |
+/// |-----------------------|--------------------------|-----------------------------|
+/// | deque                 | owner push/pop, thieves  | (see WorkStealingDeque)     |
+/// | runNext (atomic)      | owner, thieves (CAS)     | owner, thieves              |
+/// | inbox                 | any thread push, owner   | (see StickyInbox)           |
+/// | yielded, streak, tick | owner                    | owner                       |
+/// | current, pending      | owner thread (loop and the fiber it runs) | owner, dumps (racy) |
+/// | loopContext           | the fiber running here (S1) | the same fiber            |
+final class Worker: @unchecked Sendable {
+  /// 0-based position among all the scheduler's workers (Julia's threadid is this + 1).
+  let index: Int
+  /// Position inside its pool.
+  let poolIndex: Int
+  unowned(unsafe) let pool: Pool
+  unowned(unsafe) let scheduler: Scheduler
+  let deque = WorkStealingDeque()
+  let inbox = StickyInbox()
+  let parker = Parker()
+  // SAFETY: owner-only fields (table above).
+  private let words = AtomicBlock(count: 2)  // 0: runNext (retained Unmanaged or 0), 1: status for dumps
+  private var runNext: AtomicWord { words[0] }
+  var status: AtomicWord { words[1] }
+  var yielded = LocalQueue()
+  var runNextStreak = 0
+  var tick: UInt = 0
+  var isSearching = false
+  var current: AnyFiber?
+  var pending: PendingAction = .none
+  var loopContext: UnsafeMutableRawPointer?
+  var tsanFiber: UnsafeMutableRawPointer?
+  var stackCache: [FiberStack] = []
+  var thread: pthread_t?
+  var randomState: UInt64
+  /// Fibers run by this worker (for dumps and stress statistics; owner writes, others read racy).
+  private(set) var switches: UInt64 = 0
+
+  enum PendingAction { case none, park, yield, finish }
+  enum Status: UInt { case starting = 0, running = 1, searching = 2, parked = 3, stopped = 4 }
+
+  static let runNextCap = 3
+  static let fairnessInterval: UInt = 61
+
+  init(index: Int, poolIndex: Int, pool: Pool, scheduler: Scheduler) {
+    self.index = index
+    self.poolIndex = poolIndex
+    self.pool = pool
+    self.scheduler = scheduler
+    self.randomState = UInt64(index &+ 1) &* 0x9E37_79B9_7F4A_7C15
+  }
+
+  deinit {
+    if let f = takeRunNext() { _ = f }
+    words.deallocate()
+  }
+
+  /// The worker running on this thread, if any.
+  static var current: Worker? {
+    guard let p = ThreadLocal.worker else { return nil }
+    return Unmanaged<Worker>.fromOpaque(p).takeUnretainedValue()
+  }
+
+  /// The worker running on this thread; the caller knows it is one.
+  @inline(__always) static var currentUnchecked: Worker {
+    // SAFETY: only called on worker threads (from fiber code or the loop).
+    Unmanaged<Worker>.fromOpaque(ThreadLocal.worker.unsafelyUnwrapped).takeUnretainedValue()
+  }
+
+  // MARK: Run-next slot
+
+  /// Owner: makes `f` run next; a fiber already there moves to the deque (stealable).
+  func pushRunNext(_ f: AnyFiber) {
+    let new = UInt(bitPattern: Unmanaged.passRetained(f).toOpaque())
+    // Full exchange: pairs with a thief's CAS in `stealRunNext`.
+    let old = runNext.exchangeFull(new)
+    if old != 0 {
+      deque.push(Unmanaged<AnyFiber>.fromOpaque(UnsafeRawPointer(bitPattern: old).unsafelyUnwrapped).takeRetainedValue())
+      pool.notifyWork()
+    }
+  }
+
+  private func takeRunNext() -> AnyFiber? {
+    if runNext.loadRelaxed() == 0 { return nil }
+    let old = runNext.exchangeFull(0)
+    if old == 0 { return nil }
+    return Unmanaged<AnyFiber>.fromOpaque(UnsafeRawPointer(bitPattern: old).unsafelyUnwrapped).takeRetainedValue()
+  }
+
+  /// Thief: takes the fiber waiting in this worker's run-next slot.
+  func stealRunNext() -> AnyFiber? {
+    let seen = runNext.loadAcquire()
+    guard seen != 0, runNext.compareExchangeFull(seen, 0) else { return nil }
+    return Unmanaged<AnyFiber>.fromOpaque(UnsafeRawPointer(bitPattern: seen).unsafelyUnwrapped).takeRetainedValue()
+  }
+
+  var hasRunNext: Bool { runNext.loadAcquire() != 0 }
+
+  // MARK: Finding work
+
+  /// Local work first, then the pool's shared queues. Owner only.
+  func findLocalWork() -> AnyFiber? {
+    tick &+= 1
+    if tick % Worker.fairnessInterval == 0 {
+      // Go's fairness rule: now and then look at the shared queues first.
+      scheduler.timers.fireDue()
+      if let f = inbox.pop() ?? pool.injector.pop() { runNextStreak = 0; return f }
+    }
+    if let f = takeRunNext() {
+      if runNextStreak < Worker.runNextCap { runNextStreak += 1; return f }
+      yielded.append(f)  // two fibers handing off to each other must let the rest run
+    }
+    runNextStreak = 0
+    if let f = deque.pop() ?? inbox.pop() ?? yielded.popFirst() ?? pool.injector.pop() { return f }
+    if scheduler.timers.fireDue() > 0, let f = takeRunNext() ?? inbox.pop() ?? deque.pop() ?? pool.injector.pop() {
+      return f
+    }
+    return nil
+  }
+
+  /// Steals from the other workers of the pool, starting at a random one.
+  func steal() -> AnyFiber? {
+    let workers = pool.workers
+    let n = workers.count
+    if n > 1 {
+      randomState ^= randomState << 13; randomState ^= randomState >> 7; randomState ^= randomState << 17
+      let start = Int(randomState % UInt64(n))
+      for round in 0..<2 {
+        for k in 0..<n {
+          let victim = workers[(start + k) % n]
+          if victim === self { continue }
+          if let f = victim.deque.steal() { return f }
+          if round == 1, let f = victim.stealRunNext() { return f }
+        }
+      }
+    }
+    return pool.injector.pop()
+  }
+
+  /// W1: anything this worker could run, looked at after registering as parked.
+  private func workVisible() -> Bool {
+    if inbox.mayHaveWork || !pool.injector.isEmpty || scheduler.isShuttingDown { return true }
+    if scheduler.timers.nextDeadline <= monotonicNanoseconds() { return true }
+    for w in pool.workers where w.deque.approximateCount > 0 || w.hasRunNext { return true }
+    return false
+  }
+
+  // MARK: The loop
+
+  func run() {
+    ThreadLocal.setWorker(Unmanaged.passUnretained(self).toOpaque())
+    tsanFiber = Context.currentTSanFiber()
+    Context.prepareThread()
+    status.storeRelease(Status.running.rawValue)
+    while true {
+      if let f = findLocalWork() ?? searchForWork() {
+        runFiber(f)
+        continue
+      }
+      if scheduler.isShuttingDown { break }
+      parkIdle()
+    }
+    status.storeRelease(Status.stopped.rawValue)
+    while let s = stackCache.popLast() { scheduler.stacks.give(s, cache: &stackCache) }
+    ThreadLocal.setWorker(nil)
+  }
+
+  private func searchForWork() -> AnyFiber? {
+    if !isSearching { isSearching = pool.idle.transitionToSearching() }
+    guard isSearching else { return nil }
+    status.storeRelease(Status.searching.rawValue)
+    let f = steal()
+    if f != nil { endSearching() }
+    return f
+  }
+
+  private func endSearching() {
+    guard isSearching else { return }
+    isSearching = false
+    status.storeRelease(Status.running.rawValue)
+    // W2: the last searcher to find work wakes another to keep looking.
+    if pool.idle.transitionFromSearching() { pool.notifyWork() }
+  }
+
+  @inline(never)
+  private func parkIdle() {
+    pool.idle.transitionToParked(poolIndex, searching: isSearching)
+    isSearching = false
+    fenceFull()  // W1: pairs with the producer's fence in Pool.notifyWork
+    if !workVisible() {
+      status.storeRelease(Status.parked.rawValue)
+      let timeout = scheduler.timers.claimSleeper(self)
+      parker.park(timeoutNanoseconds: timeout)
+      scheduler.timers.releaseSleeper(self)
+    }
+    isSearching = pool.idle.transitionFromParked(poolIndex)
+    status.storeRelease(isSearching ? Status.searching.rawValue : Status.running.rawValue)
+    scheduler.timers.fireDue()
+  }
+
+  /// Switches into `f` and, once it has switched out, does what it asked for (F2).
+  private func runFiber(_ f: AnyFiber) {
+    if isSearching { endSearching() }
+    f.state.storeRelease(FiberState.running)  // F1: this worker owns f now
+    if f.context == nil { start(f) }
+    current = f
+    switches &+= 1
+    ThreadLocal.setFiber(Unmanaged.passUnretained(f).toOpaque())
+    Context.setCurrentStack(f.stack)
+    Context.switchIn(f, on: self)
+    Context.setCurrentStack(nil)
+    ThreadLocal.setFiber(nil)
+    current = nil
+    let action = pending
+    pending = .none
+    if let s = f.stack, !s.canaryIntact { Context.reportCanary(s) }
+    switch action {
+    case .park:
+      // F2: publish `parked` only now that the switch out is complete.
+      if !f.state.compareExchangeFull(FiberState.running, FiberState.parked) {
+        // F3: a wake came while it was parking; it stays runnable.
+        f.state.storeRelease(FiberState.runnable)
+        requeueLocal(f)
+      }
+    case .yield:
+      f.state.storeRelease(FiberState.runnable)
+      requeueYielded(f)
+    case .finish:
+      Context.destroyTSanFiber(f)
+      if let s = f.stack { scheduler.stacks.give(s, cache: &stackCache) }
+      f.stack = nil
+      f.context = nil
+    case .none:
+      fatalError("BUG IN Weft: fiber \(f.id) switched out without saying why")
+    }
+  }
+
+  private func start(_ f: AnyFiber) {
+    let size = f.stackSize > 0 ? f.stackSize : scheduler.defaultStackSize
+    let stack = scheduler.stacks.take(size: size, cache: &stackCache)
+    f.stack = stack
+    Context.make(f, stack: stack)
+    f.flags.fetchAddFull(FiberFlags.started)
+  }
+
+  /// A fiber woken while parking: back into this worker's queues.
+  private func requeueLocal(_ f: AnyFiber) {
+    if f.sticky { f.home.unsafelyUnwrapped.inbox.push(f) } else { deque.push(f); pool.notifyWork() }
+  }
+
+  /// `yield()`: behind everything runnable here; handed to idle workers when there are any.
+  private func requeueYielded(_ f: AnyFiber) {
+    if f.sticky {
+      inbox.push(f)
+    } else if pool.hasIdleWorkers {
+      pool.injector.push(f)
+      pool.notifyWork()
+    } else {
+      yielded.append(f)
+    }
+  }
+}

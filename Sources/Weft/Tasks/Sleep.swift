@@ -1,0 +1,51 @@
+// Time: `sleep` and `timedWait`, on the scheduler's deadline heap (Scheduler/Timers.swift).
+
+/// Julia's `sleep(seconds)`: blocks the calling fiber (never its worker) for at least
+/// `seconds`; the minimum is 1 ms, as in Julia. From a non-worker thread it blocks the thread.
+/// - Throws: `ArgumentError` for a negative or non-finite duration.
+public func sleep(seconds: Double) throws {
+  guard seconds.isFinite, seconds >= 0 else { throw ArgumentError("cannot sleep for \(seconds) seconds") }
+  sleepNanoseconds(UInt64(max(seconds, 0.001) * 1e9))
+}
+
+/// `sleep(seconds:)` taking a `Duration`.
+public func sleep(for duration: Duration) throws {
+  let (s, atto) = duration.components
+  guard s >= 0, atto >= 0 else { throw ArgumentError("cannot sleep for \(duration)") }
+  let ns = UInt64(s) * 1_000_000_000 + UInt64(atto / 1_000_000_000)
+  sleepNanoseconds(max(ns, 1_000_000))
+}
+
+func sleepNanoseconds(_ ns: UInt64) {
+  let me = AnyFiber.currentContext
+  let deadline = monotonicNanoseconds() &+ ns
+  me.waitingOn = "sleep"
+  // The timer is the only waker of a sleeping fiber.
+  me.park(deadline: deadline) { me.wake() }
+  me.waitingOn = ""
+}
+
+/// The outcome of `timedWait` (Julia's `:ok` / `:timed_out`).
+public enum TimedWaitResult: Sendable, Equatable {
+  case ok
+  case timedOut
+}
+
+/// Julia's `timedwait(testcb, timeout; pollint)`: polls `test` every `pollInterval` seconds
+/// until it returns true (`.ok`) or `timeout` seconds have passed (`.timedOut`).
+/// - Throws: `ArgumentError` if `pollInterval` is below 1 ms or `timeout` is negative or not
+///   finite; rethrows what `test` throws.
+public func timedWait(timeout: Double, pollInterval: Double = 0.1, _ test: () throws -> Bool) throws -> TimedWaitResult {
+  guard pollInterval.isFinite, pollInterval >= 0.001 else {
+    throw ArgumentError("timedWait: pollInterval must be at least 0.001 s (got \(pollInterval))")
+  }
+  guard timeout.isFinite, timeout >= 0 else { throw ArgumentError("timedWait: invalid timeout \(timeout)") }
+  let start = monotonicNanoseconds()
+  let limit = start &+ UInt64(timeout * 1e9)
+  while true {
+    if try test() { return .ok }
+    let now = monotonicNanoseconds()
+    if now >= limit { return .timedOut }
+    sleepNanoseconds(min(UInt64(pollInterval * 1e9), limit - now))
+  }
+}
