@@ -1,1 +1,65 @@
-print("placeholder")
+import Weft
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// weft-bench: the workloads of shared/BENCHMARKS.md, one line each:
+//   <name> <param>=<value> ... [extra=value ...] ns_per_op=<float> total_ms=<float> check=OK|FAIL
+
+let allWorkloads: [Workload] = [
+  spawnMany, skynet, fib(27), fib(30), yieldMany, chainedSpawn, manyWaitersMemory,
+  forkJoin(workers: 1), forkJoin(workers: 2),
+] + extraWorkloads
+
+var selected: [String] = []
+var overrides: [String: String] = [:]
+var workers: Int? = nil
+var args = CommandLine.arguments.dropFirst()
+while let a = args.popFirst() {
+  if a == "--workers", let n = args.popFirst().flatMap({ Int($0) }) { workers = n; continue }
+  if a == "--help" || a == "-h" {
+    print("usage: weft-bench [WORKLOAD ...] [--workers N] [key=value ...]")
+    print("workloads: " + allWorkloads.map(\.name).joined(separator: " "))
+    exit(0)
+  }
+  if let eq = a.firstIndex(of: "=") {
+    overrides[String(a[..<eq])] = String(a[a.index(after: eq)...])
+  } else {
+    selected.append(a)
+  }
+}
+for name in selected where !allWorkloads.contains(where: { $0.name == name }) {
+  print("weft-bench: unknown workload \(name); known: \(allWorkloads.map(\.name).joined(separator: " "))")
+  exit(2)
+}
+
+let scheduler = workers.map { Scheduler(threads: $0) } ?? Scheduler.shared
+var failed = false
+for w in allWorkloads where selected.isEmpty || selected.contains(w.name) {
+  var base = Params(values: [:])
+  for (k, v) in w.defaults { base.values[k] = overrides[k] ?? v }
+  for p in w.variants?(base) ?? [base] {
+    do {
+      _ = try w.run(scheduler, p)  // warm-up
+      let t0 = monotonicSeconds()
+      let out = try w.run(scheduler, p)
+      let total = monotonicSeconds() - t0
+      let fields = w.defaults.map { "\($0.0)=\(p.string($0.0))" } + out.extra.map { "\($0.0)=\($0.1)" }
+      let nsPerOp = total * 1e9 / max(out.operations, 1)
+      print("\(w.name) \(fields.joined(separator: " ")) ns_per_op=\(String(format2: nsPerOp)) total_ms=\(String(format2: total * 1000)) check=\(out.ok ? "OK" : "FAIL")")
+      if !out.ok { failed = true }
+    } catch {
+      print("\(w.name) error=\"\(error)\" check=FAIL")
+      failed = true
+    }
+  }
+}
+if let workers, workers > 0, scheduler !== Scheduler.shared { scheduler.shutdown() }
+exit(failed ? 1 : 0)
+
+extension String {
+  init(format2 v: Double) {
+    let scaled = (v * 100).rounded() / 100
+    self = "\(scaled)"
+  }
+}

@@ -60,9 +60,10 @@ let pageSize: Int = Int(sysconf(Int32(_SC_PAGESIZE)))
 /// Where fiber stacks come from and go back to.
 ///
 /// - Stacks of the scheduler's default size are cached: first in the releasing worker's
-///   own cache (no lock), then in this pool's shared free list (lock). Past
-///   `sharedCacheLimit` cached stacks, released stacks give their memory back with
-///   `madvise(MADV_DONTNEED)` but keep their mapping (mappings are the scarce resource).
+///   own cache (no lock), then in this pool's shared free list (lock). When a worker is
+///   about to park, stacks beyond `sharedCacheLimit` in that list give their memory back
+///   with `madvise(MADV_DONTNEED)` (off the hot path) and move to the `cold` list; they keep
+///   their mapping (mappings are the scarce resource) and are reused after the warm ones.
 /// - Stacks of other sizes are mapped for the spawn that asks and unmapped when it ends.
 /// - I1: `guardedCount` counts live guarded mappings; it never exceeds `guardedLimit`.
 final class StackPool: @unchecked Sendable {
@@ -70,6 +71,7 @@ final class StackPool: @unchecked Sendable {
   private let lock = OwnedFutexLock()
   // SAFETY: the fields below are guarded by `lock`.
   private var free: [FiberStack] = []
+  private var cold: [FiberStack] = []
   private var guardedCount = 0
   private var slabFree: [FiberStack] = []
   private(set) var slabCount = 0
@@ -101,7 +103,7 @@ final class StackPool: @unchecked Sendable {
     if usable == defaultUsable {
       if let s = cache.popLast() { return s }
       lock.lock.lock()
-      if let s = free.popLast() { lock.lock.unlock(); return s }
+      if let s = free.popLast() ?? cold.popLast() { lock.lock.unlock(); return s }
       lock.lock.unlock()
     }
     return map(usable: usable)
@@ -111,14 +113,31 @@ final class StackPool: @unchecked Sendable {
   func give(_ stack: FiberStack, cache: inout [FiberStack]) {
     guard stack.usable == defaultUsable else { return unmap(stack) }
     if cache.count < StackPool.workerCacheLimit { cache.append(stack); return }
-    lock.lock.lock()
-    let trim = free.count >= StackPool.sharedCacheLimit
-    lock.lock.unlock()
-    if trim {
-      // Give the memory back but keep the mapping for the next fiber.
-      madvise(stack.lowestUsable, stack.top - stack.lowestUsable, MADV_DONTNEED)
-    }
     lock.lock.withLock { free.append(stack) }
+  }
+
+  /// Moves a stopping worker's whole cache to the shared list.
+  func giveCached(_ cache: inout [FiberStack]) {
+    lock.lock.withLock { free.append(contentsOf: cache) }
+    cache = []
+  }
+
+  /// Releases the memory of cached stacks beyond `sharedCacheLimit` (called by idle workers).
+  func trim() {
+    while true {
+      lock.lock.lock()
+      guard free.count > StackPool.sharedCacheLimit else { lock.lock.unlock(); return }
+      let batch = free.suffix(64)
+      free.removeLast(batch.count)
+      lock.lock.unlock()
+      for stack in batch {
+        // The lowest page (the canary) and the highest (the info block) stay valid.
+        let from = stack.lowestUsable + pageSize
+        let to = UnsafeMutableRawPointer(bitPattern: UInt(bitPattern: stack.top) & ~UInt(pageSize - 1))!
+        if to > from { madvise(from, to - from, MADV_DONTNEED) }
+      }
+      lock.lock.withLock { cold.append(contentsOf: batch) }
+    }
   }
 
   private func map(usable: Int) -> FiberStack {

@@ -228,3 +228,11 @@ extension String {
     return String(s)
   }
 }
+
+extension Scheduler {
+  /// Stack pool figures: guarded stacks mapped, slabs mapped, stacks cached in the shared list.
+  public var stackStatistics: (guarded: Int, slabs: Int, cached: Int) {
+    let s = stacks.statistics
+    return (s.guarded, s.slabs, s.cachedShared)
+  }
+}

@@ -165,7 +165,7 @@ final class Worker: @unchecked Sendable {
       parkIdle()
     }
     status.storeRelease(Status.stopped.rawValue)
-    while let s = stackCache.popLast() { scheduler.stacks.give(s, cache: &stackCache) }
+    scheduler.stacks.giveCached(&stackCache)
     ThreadLocal.setWorker(nil)
   }
 
@@ -193,6 +193,7 @@ final class Worker: @unchecked Sendable {
     fenceFull()  // W1: pairs with the producer's fence in Pool.notifyWork
     if !workVisible() {
       status.storeRelease(Status.parked.rawValue)
+      scheduler.stacks.trim()  // idle time: give surplus cached stack memory back
       let timeout = scheduler.timers.claimSleeper(self)
       parker.park(timeoutNanoseconds: timeout)
       scheduler.timers.releaseSleeper(self)
@@ -230,6 +231,9 @@ final class Worker: @unchecked Sendable {
       f.state.storeRelease(FiberState.runnable)
       requeueYielded(f)
     case .finish:
+      // A chain of completions (child wakes parent, parent finishes, …) always ends; only
+      // fibers that hand off and park can ping-pong forever, so only they count (runNextCap).
+      runNextStreak = 0
       Context.destroyTSanFiber(f)
       if let s = f.stack { scheduler.stacks.give(s, cache: &stackCache) }
       f.stack = nil
