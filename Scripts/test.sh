@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The test command (README): installs dependencies, then runs the whole test suite in debug,
+# the concurrency tests under ThreadSanitizer, and builds the benchmark executable in release.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+Scripts/install-deps.sh
+echo "== unit and concurrency tests (debug)"
+swift test 2>&1 | tee /tmp/weft-test-debug.log | grep -vE "^(◇|↳)|started\.$" || true
+grep -qE "Test run with [0-9]+ tests? .*passed" /tmp/weft-test-debug.log || { echo "debug tests failed"; exit 1; }
+echo "== concurrency tests under ThreadSanitizer"
+swift test --sanitize=thread --scratch-path .build-tsan --filter "${WEFT_TSAN_FILTER:-.}" 2>&1 | tee /tmp/weft-test-tsan.log | grep -vE "^(◇|↳)|started\.$" || true
+grep -qE "Test run with [0-9]+ tests? .*passed" /tmp/weft-test-tsan.log || { echo "TSan tests failed"; exit 1; }
+! grep -q "ThreadSanitizer: " /tmp/weft-test-tsan.log || { echo "ThreadSanitizer reported a race"; exit 1; }
+echo "== release build of weft-bench"
+swift build -c release --product weft-bench
+echo "== weft-bench quick pass (release)"
+.build/release/weft-bench fib27 yield_many chained_spawn spawn_many n=100000
