@@ -82,7 +82,7 @@ final class StackPool: @unchecked Sendable {
 
   /// How many guarded stacks the process may have: half of what `vm.max_map_count` leaves
   /// after a reserve for everything else (threads, malloc arenas, libraries).
-  static let guardedLimit: Int = {
+  static let processGuardedLimit: Int = {
     if let env = getenv("WEFT_GUARDED_STACK_LIMIT"), let n = Int(String(cString: env)) { return max(0, n) }
     var maxMaps = 65530
     if let f = fopen("/proc/sys/vm/max_map_count", "r") {
@@ -93,8 +93,12 @@ final class StackPool: @unchecked Sendable {
     return max(0, (maxMaps - 12_000) / 2)
   }()
 
-  init(defaultStackSize: Int) {
+  /// Most guarded stacks this pool maps (I1); the rest come from slabs.
+  let guardedLimit: Int
+
+  init(defaultStackSize: Int, guardedLimit: Int = StackPool.processGuardedLimit) {
     defaultUsable = roundUpToPage(max(defaultStackSize, 16 * 1024))
+    self.guardedLimit = guardedLimit
   }
 
   /// A stack with at least `size` usable bytes.
@@ -142,7 +146,7 @@ final class StackPool: @unchecked Sendable {
 
   private func map(usable: Int) -> FiberStack {
     let useGuard = lock.lock.withLock { () -> Bool in
-      if guardedCount < StackPool.guardedLimit { guardedCount += 1; return true }
+      if guardedCount < guardedLimit { guardedCount += 1; return true }
       return false
     }
     if useGuard {

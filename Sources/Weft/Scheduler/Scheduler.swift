@@ -43,14 +43,21 @@ public final class Scheduler: @unchecked Sendable {
 
   /// Starts `threads` default workers and `interactiveThreads` interactive ones.
   /// - Precondition: `threads` ≥ 1, `interactiveThreads` ≥ 0, `stackSize` ≥ 16 KiB if given.
-  public init(threads: Int = Scheduler.cpuCount, interactiveThreads: Int = 0, stackSize: Int? = nil) {
+  public convenience init(threads: Int = Scheduler.cpuCount, interactiveThreads: Int = 0, stackSize: Int? = nil) {
+    self.init(threads: threads, interactiveThreads: interactiveThreads, stackSize: stackSize,
+              guardedStackLimit: StackPool.processGuardedLimit)
+  }
+
+  /// `guardedStackLimit`: how many stacks get a guard page before slab stacks take over
+  /// (tests lower it to exercise the fallback).
+  init(threads: Int, interactiveThreads: Int, stackSize: Int?, guardedStackLimit: Int) {
     precondition(threads >= 1, "Weft misuse: a Scheduler needs at least 1 default thread (got \(threads))")
     precondition(interactiveThreads >= 0, "Weft misuse: negative interactive thread count \(interactiveThreads)")
     if let s = stackSize {
       precondition(s >= 16 * 1024, "Weft misuse: stackSize \(s) is below the 16 KiB minimum")
     }
     defaultStackSize = stackSize ?? Scheduler.standardStackSize
-    stacks = StackPool(defaultStackSize: defaultStackSize)
+    stacks = StackPool(defaultStackSize: defaultStackSize, guardedLimit: guardedStackLimit)
     let defaultPool = Pool(kind: .default, workerCount: threads)
     let interactivePool = Pool(kind: .interactive, workerCount: interactiveThreads)
     pools = [defaultPool, interactivePool]
