@@ -62,14 +62,16 @@ struct AsyncMapTests {
   @Test func resultsComeInInputOrderAndConcurrencyIsBounded() throws {
     try withWatchdog { () throws in
       let c = Concurrency()
+      let sticky = TestCounter()
       let out = try asyncMap(0..<200, ntasks: 7) { i -> Int in
         c.enter()
         defer { c.leave() }
         for _ in 0..<(i % 5) { yield() }
-        #expect(!Fiber.current.sticky)  // the mapping fibers are migratable
+        if Fiber.current.sticky { sticky.increment() }
         return i * i
       }
       #expect(out == (0..<200).map { $0 * $0 })
+      #expect(sticky.value == 0)  // the mapping fibers are migratable
       #expect(c.peak <= 7)
       #expect(c.calls == 200)
       #expect(c.now == 0)

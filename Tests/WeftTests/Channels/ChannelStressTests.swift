@@ -43,7 +43,25 @@ final class Ledger: @unchecked Sendable {
   var phantom: [Int] { (0..<size).filter { puts[$0].loadAcquire() == 0 && takes[$0].loadAcquire() != 0 } }
 }
 
-@Suite("Channel stress")
+/// True when the tests run under ThreadSanitizer (it then hands out fiber handles).
+let underThreadSanitizer = Context.currentTSanFiber() != nil
+
+/// The scheduler the stress tests run on: one for the whole suite, never shut down, so that
+/// its stacks are reused from test to test (a scheduler's stacks are not unmapped when it shuts
+/// down). Under ThreadSanitizer every fiber also costs TSan mappings of its own, so fewer
+/// stacks get guard pages (two mappings each) to stay under vm.max_map_count with 20,000 live
+/// fibers; the rest come from slabs.
+let stressScheduler = Scheduler(threads: max(2, Scheduler.cpuCount), interactiveThreads: 0, stackSize: nil,
+                                guardedStackLimit: underThreadSanitizer ? 4_000 : 20_000)
+
+/// Runs `body` on a fiber of `stressScheduler`, under a watchdog, and returns its result.
+func onStressScheduler<R>(_ what: String = #function, _ body: @escaping @Sendable () throws -> R) throws -> R {
+  try withWatchdog(180, what, scheduler: stressScheduler) { try stressScheduler.spawn(body).fetch() }
+}
+
+/// Serialized: each test has up to 20,000 live fibers; running them side by side would only
+/// multiply the memory.
+@Suite("Channel stress", .serialized)
 struct ChannelStressTests {
   static let capacities = [0, 1, 32, Int.max]
 
@@ -53,7 +71,7 @@ struct ChannelStressTests {
   func manyProducersManyConsumers(capacity: Int) throws {
     let producers = scaled(10_000), consumers = scaled(10_000), perProducer = 3
     let ledger = Ledger(size: producers * perProducer)
-    try withWatchdog(120) { () throws in
+    try onStressScheduler { () throws in
       let c = Channel<Int>(capacity: capacity)
       let consumerFibers = (0..<consumers).map { k in
         spawn(sticky: k % 4 == 0) { for item in c { ledger.recordTake(item) } }
@@ -78,7 +96,7 @@ struct ChannelStressTests {
     let ledger = Ledger(size: producers * perProducer)
     let taken = TestCounter()
     let failedPuts = TestCounter()
-    try withWatchdog(120) { () throws in
+    try onStressScheduler { () throws in
       let c = Channel<Int>(capacity: capacity)
       let closeAfter = producers * perProducer / 3
       let consumerFibers = (0..<consumers).map { k in
@@ -114,7 +132,7 @@ struct ChannelStressTests {
     let threadProducers = 4, fiberProducers = scaled(200), perProducer = scaled(500)
     let producers = threadProducers + fiberProducers
     let ledger = Ledger(size: producers * perProducer)
-    try withWatchdog(120) { () throws in
+    try onStressScheduler { () throws in
       let c = Channel<Int>(capacity: capacity)
       let finished = Channel<Void>(capacity: .max)  // threads report their end here
       @Sendable func produce(_ p: Int) throws {
@@ -144,38 +162,44 @@ struct ChannelStressTests {
   @Test(arguments: capacities)
   func perProducerOrderIsKept(capacity: Int) throws {
     let producers = 64, perProducer = scaled(300)
-    try withWatchdog { () throws in
+    let (outOfOrder, next) = try onStressScheduler { () throws -> (Int, [Int]) in
       let c = Channel<(Int, Int)>(capacity: capacity)
       let fibers = (0..<producers).map { p in spawn { for k in 0..<perProducer { try c.put((p, k)) } } }
       let closer = spawn { for f in fibers { try f.wait() }; c.close() }
       var next = [Int](repeating: 0, count: producers)
+      var outOfOrder = 0
       for (p, k) in c {
-        #expect(k == next[p])
+        if k != next[p] { outOfOrder += 1 }
         next[p] = k + 1
       }
-      #expect(next == [Int](repeating: perProducer, count: producers))
       try closer.wait()
+      return (outOfOrder, next)
     }
+    #expect(outOfOrder == 0)
+    #expect(next == [Int](repeating: perProducer, count: producers))
   }
 
   /// Many fibers blocked in `wait()` and `fetch()` are all released by puts and by close.
   @Test func manyReadinessWaiters() throws {
-    try withWatchdog { () throws in
+    let n = scaled(1000)
+    let (released, closedOut) = try onStressScheduler { () throws -> ([Int], [Bool]) in
       let c = Channel<Int>(capacity: 1)
-      let waiters = (0..<scaled(1000)).map { i in
+      let waiters = (0..<n).map { i in
         spawn { () -> Int in
           if i % 2 == 0 { try c.wait(); return -1 }
           return try c.fetch()
         }
       }
       let closers = Channel<Int>(capacity: 1)
-      let waitersOnClose = (0..<scaled(1000)).map { _ in spawn { () -> Bool in
+      let waitersOnClose = (0..<n).map { _ in spawn { () -> Bool in
         do { try closers.wait(); return false } catch { return true }
       } }
       try c.put(9)
-      for (i, w) in waiters.enumerated() { #expect(try w.fetch() == (i % 2 == 0 ? -1 : 9)) }
+      let released = try waiters.map { try $0.fetch() }
       closers.close()
-      for w in waitersOnClose { #expect(try w.fetch()) }
+      return (released, try waitersOnClose.map { try $0.fetch() })
     }
+    #expect(released == (0..<n).map { $0 % 2 == 0 ? -1 : 9 })
+    #expect(closedOut == [Bool](repeating: true, count: n))
   }
 }
