@@ -115,3 +115,26 @@ let chainedSpawn = Workload(name: "chained_spawn", defaults: [("depth", "1000"),
   }
   return Outcome(operations: Double(depth * repeats), ok: ok)
 }
+
+/// TEMPORARY (measurement): skynet summing children through a channel of capacity 10.
+let skynetChannel = Workload(name: "skynet_chan", defaults: [("leaves", "1000000")]) { s, p in
+  let leaves = p.int("leaves")
+  @Sendable func node(_ out: Channel<Int>, _ ordinal: Int, _ size: Int) throws {
+    if size == 1 { try out.put(ordinal); return }
+    let children = Channel<Int>(capacity: 10)
+    let child = size / 10
+    for i in 0..<10 { spawn { try node(children, ordinal + i * child, child) } }
+    var sum = 0
+    for _ in 0..<10 { sum += try children.take() }
+    try out.put(sum)
+  }
+  let sum = try onFiber(s) { () -> Int in
+    let out = Channel<Int>(capacity: 1)
+    try node(out, 0, leaves)
+    return try out.take()
+  }
+  var fibers = 0
+  var level = leaves
+  while level >= 1 { fibers += level; level /= 10 }
+  return Outcome(operations: Double(fibers), ok: sum == leaves * (leaves - 1) / 2)
+}

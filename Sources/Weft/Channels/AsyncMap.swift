@@ -12,8 +12,8 @@
 ///
 /// Contract:
 /// - **Concurrency**: the first `ntasks` elements each start a new migratable fiber (so with
-///   `ntasks` ≥ the element count every element runs in its own fiber); later elements go, one
-///   at a time, through an unbuffered channel to whichever of those fibers is free.
+///   `ntasks` ≥ the element count every element runs in its own fiber); later elements are
+///   queued (a bounded channel) for whichever of those fibers is free.
 /// - **Memory ordering**: everything `f` did for an element happens-before `asyncMap` returns.
 /// - **What blocks**: the calling fiber (or thread), while it hands out elements and until
 ///   every fiber has finished; never a worker thread.
@@ -21,13 +21,15 @@
 ///   the elements they hold, then `asyncMap` throws that error. Bad arguments throw
 ///   `ArgumentError` before anything runs.
 /// - **Julia**: `asyncmap`; `ntasks = 0` (default) means up to 100 fibers, as in Julia. Julia
-///   starts its tasks up front; Weft starts them as elements arrive (same maximum).
+///   starts its tasks up front and feeds them through an unbuffered channel; Weft starts them
+///   as elements arrive (same maximum) and queues up to 64 elements ahead.
 ///
 /// - Parameters:
 ///   - c: the input; its elements cross to other fibers, so they are `Sendable`.
 ///   - ntasks: the most fibers to use; 0 for the default (up to 100). Must not be negative.
 ///   - f: the mapping function; it runs on worker fibers, so it is `@Sendable`.
 /// - Throws: the first error `f` threw; `ArgumentError` for a negative `ntasks`.
+@inlinable
 public func asyncMap<C: Collection, R: Sendable>(
   _ c: C, ntasks: Int = 0, _ f: @escaping @Sendable (C.Element) throws -> R
 ) throws -> [R] where C.Element: Sendable {
@@ -38,6 +40,7 @@ public func asyncMap<C: Collection, R: Sendable>(
 /// `asyncMap` with a task limit that is re-read before each element (Julia's `ntasks` given
 /// as a zero-argument function): when it returns more than the number of fibers started so
 /// far, a new fiber is started for that element. At least one fiber always runs.
+@inlinable
 public func asyncMap<C: Collection, R: Sendable>(
   _ c: C, ntasks: () -> Int, _ f: @escaping @Sendable (C.Element) throws -> R
 ) throws -> [R] where C.Element: Sendable {
@@ -50,6 +53,7 @@ public func asyncMap<C: Collection, R: Sendable>(
 /// fiber.
 /// - Throws: the first error `f` threw; `ArgumentError` for `batchSize` < 1, a negative
 ///   `ntasks`, or a batch result of the wrong length.
+@inlinable
 public func asyncMap<C: Collection, R: Sendable>(
   _ c: C, ntasks: Int = 0, batchSize: Int, _ f: @escaping @Sendable ([C.Element]) throws -> [R]
 ) throws -> [R] where C.Element: Sendable {
@@ -58,6 +62,7 @@ public func asyncMap<C: Collection, R: Sendable>(
 }
 
 /// Batch mode with a task limit re-read before each batch.
+@inlinable
 public func asyncMap<C: Collection, R: Sendable>(
   _ c: C, ntasks: () -> Int, batchSize: Int, _ f: @escaping @Sendable ([C.Element]) throws -> [R]
 ) throws -> [R] where C.Element: Sendable {
@@ -71,6 +76,7 @@ public func asyncMap<C: Collection, R: Sendable>(
 /// equal length; otherwise as `asyncMap(_:ntasks:_:)`.
 /// - Throws: `ArgumentError` if the lengths differ (before anything runs); the first error
 ///   `f` threw.
+@inlinable
 public func asyncMap<A: Collection, B: Collection, R: Sendable>(
   _ a: A, _ b: B, ntasks: Int = 0, _ f: @escaping @Sendable (A.Element, B.Element) throws -> R
 ) throws -> [R] where A.Element: Sendable, B.Element: Sendable {
@@ -80,6 +86,7 @@ public func asyncMap<A: Collection, B: Collection, R: Sendable>(
 }
 
 /// Two collections with a task limit re-read before each element.
+@inlinable
 public func asyncMap<A: Collection, B: Collection, R: Sendable>(
   _ a: A, _ b: B, ntasks: () -> Int, _ f: @escaping @Sendable (A.Element, B.Element) throws -> R
 ) throws -> [R] where A.Element: Sendable, B.Element: Sendable {
@@ -89,6 +96,7 @@ public func asyncMap<A: Collection, B: Collection, R: Sendable>(
 
 /// Two collections in batch mode: `f` receives arrays of argument pairs (Julia's vector of
 /// argument tuples) and returns one result per pair.
+@inlinable
 public func asyncMap<A: Collection, B: Collection, R: Sendable>(
   _ a: A, _ b: B, ntasks: Int = 0, batchSize: Int,
   _ f: @escaping @Sendable ([(A.Element, B.Element)]) throws -> [R]
@@ -100,6 +108,7 @@ public func asyncMap<A: Collection, B: Collection, R: Sendable>(
 }
 
 /// Two collections in batch mode with a task limit re-read before each batch.
+@inlinable
 public func asyncMap<A: Collection, B: Collection, R: Sendable>(
   _ a: A, _ b: B, ntasks: () -> Int, batchSize: Int,
   _ f: @escaping @Sendable ([(A.Element, B.Element)]) throws -> [R]
@@ -116,6 +125,7 @@ public func asyncMap<A: Collection, B: Collection, R: Sendable>(
 /// into the first `c.count` positions of `results` (in input order) instead of returning
 /// them. `results` is written only when every element succeeded.
 /// - Throws: `ArgumentError` if `results` is shorter than `c`; the first error `f` threw.
+@inlinable
 public func asyncMap<Results: MutableCollection, C: Collection>(
   into results: inout Results, _ c: C, ntasks: Int = 0,
   _ f: @escaping @Sendable (C.Element) throws -> Results.Element
@@ -125,6 +135,7 @@ public func asyncMap<Results: MutableCollection, C: Collection>(
 }
 
 /// `asyncMap(into:)` with a task limit re-read before each element.
+@inlinable
 public func asyncMap<Results: MutableCollection, C: Collection>(
   into results: inout Results, _ c: C, ntasks: () -> Int,
   _ f: @escaping @Sendable (C.Element) throws -> Results.Element
@@ -134,6 +145,7 @@ public func asyncMap<Results: MutableCollection, C: Collection>(
 }
 
 /// `asyncMap(into:)` in batch mode.
+@inlinable
 public func asyncMap<Results: MutableCollection, C: Collection>(
   into results: inout Results, _ c: C, ntasks: Int = 0, batchSize: Int,
   _ f: @escaping @Sendable ([C.Element]) throws -> [Results.Element]
@@ -143,6 +155,7 @@ public func asyncMap<Results: MutableCollection, C: Collection>(
 }
 
 /// `asyncMap(into:)` over two collections, element-wise.
+@inlinable
 public func asyncMap<Results: MutableCollection, A: Collection, B: Collection>(
   into results: inout Results, _ a: A, _ b: B, ntasks: Int = 0,
   _ f: @escaping @Sendable (A.Element, B.Element) throws -> Results.Element

@@ -29,19 +29,17 @@
 ///
 /// A channel is also a lock (`AbstractLock`), like Julia's; see `lock()`.
 public final class Channel<T: Sendable>: @unchecked Sendable {
-  // SAFETY (@unchecked Sendable): `core` is read and written only while `stateLock` is held
-  // (ChannelCore I4); `words[1]` is atomic; `boundFiber` is written once during init, before
-  // the channel is shared.
+  // SAFETY (@unchecked Sendable): `core` is read and written only while the lock in `guts`
+  // is held (ChannelCore I4); `guts` is thread-safe; `boundFiber` is written once during
+  // init, before the channel is shared.
 
   /// The most items the buffer holds: 0 for unbuffered, `Int.max` for unbounded.
   public let capacity: Int
 
-  /// words[0]: the state lock (FutexLock); words[1]: 1 once closed (mirror of core.isClosed).
-  let words = AtomicBlock(count: 2)
-  @inline(__always) var stateLock: FutexLock { FutexLock(words[0]) }
-  @inline(__always) var closedFlag: AtomicWord { words[1] }
+  /// Lock, closed flag, readiness waiters (non-generic; ChannelGuts.swift).
+  @usableFromInline let guts = ChannelGuts()
   /// The state machine, in its own allocation so that no Swift exclusivity check runs on it.
-  let core: UnsafeMutablePointer<ChannelCore<T>>
+  @usableFromInline let core: UnsafeMutablePointer<ChannelCore<T>>
 
   /// The fiber that `init(capacity:spawn:pool:_:)` created and bound (Julia's `taskref`);
   /// nil for channels made otherwise.
@@ -67,7 +65,6 @@ public final class Channel<T: Sendable>: @unchecked Sendable {
     core.pointee.buffer.deallocate()
     core.deinitialize(count: 1)
     core.deallocate()
-    words.deallocate()
   }
 
   // MARK: put and take
@@ -76,33 +73,32 @@ public final class Channel<T: Sendable>: @unchecked Sendable {
   /// channel, waits until a `take` receives it.
   /// - Throws: `ChannelClosedError`, or the error the channel was closed with, if it is closed
   ///   before the item is accepted; the item is then not delivered.
+  @inlinable
   public func put(_ value: T) throws {
-    stateLock.lock()
+    guts.lock()
     switch core.pointee.put(value) {
     case .handedOff(let taker):
-      stateLock.unlock()
-      taker.wake()
-    case .buffered(var ready):
-      stateLock.unlock()
-      Channel.wakeAll(&ready)
+      guts.unlock()
+      ChannelGuts.wake(taker)
+    case .buffered(let wakeReadyWaiters):
+      if wakeReadyWaiters { guts.unlockWakingReadyWaiters() } else { guts.unlock() }
     case .closed(let error):
-      stateLock.unlock()
+      guts.unlock()
       throw error ?? ChannelClosedError()
     case .mustWait:
       try putWaiting(value)
     }
   }
 
-  /// The blocking half of `put`; called with the state lock held.
-  @inline(never)
-  private func putWaiting(_ value: T) throws {
-    let me = AnyFiber.currentContext
+  /// The blocking half of `put`; called with the lock held.
+  @inlinable @inline(never)
+  func putWaiting(_ value: T) throws {
+    let me = ChannelGuts.currentContext()
     var cell = ChannelWaiter<T>(fiber: me, item: value)
     let outcome = withUnsafeMutablePointer(to: &cell) { p -> ChannelWaitOutcome in
-      var ready = core.pointee.enqueuePutter(p)
+      let wakeReadyWaiters = core.pointee.enqueuePutter(p)
       debugCheckInvariants()
-      stateLock.unlock()
-      Channel.wakeAll(&ready)
+      if wakeReadyWaiters { guts.unlockWakingReadyWaiters() } else { guts.unlock() }
       return park(me, on: p, "Channel.put")
     }
     if outcome == .closed { throw closedError() }
@@ -111,30 +107,31 @@ public final class Channel<T: Sendable>: @unchecked Sendable {
   /// Julia's `take!(c)`: removes and returns the oldest item, waiting until there is one.
   /// - Throws: once the channel is closed and has no item left, `ChannelClosedError` or the
   ///   error it was closed with.
+  @inlinable
   public func take() throws -> T {
-    stateLock.lock()
+    guts.lock()
     switch core.pointee.take() {
     case .item(let v, let putter):
-      stateLock.unlock()
-      putter?.wake()
+      guts.unlock()
+      if let putter { ChannelGuts.wake(putter) }
       return v
     case .closed(let error):
-      stateLock.unlock()
+      guts.unlock()
       throw error ?? ChannelClosedError()
     case .mustWait:
       return try takeWaiting()
     }
   }
 
-  /// The blocking half of `take`; called with the state lock held.
-  @inline(never)
-  private func takeWaiting() throws -> T {
-    let me = AnyFiber.currentContext
+  /// The blocking half of `take`; called with the lock held.
+  @inlinable @inline(never)
+  func takeWaiting() throws -> T {
+    let me = ChannelGuts.currentContext()
     var cell = ChannelWaiter<T>(fiber: me, item: nil)
     let outcome = withUnsafeMutablePointer(to: &cell) { p -> ChannelWaitOutcome in
       core.pointee.enqueueTaker(p)
       debugCheckInvariants()
-      stateLock.unlock()
+      guts.unlock()
       return park(me, on: p, "Channel.take")
     }
     if outcome == .closed { throw closedError() }
@@ -142,16 +139,12 @@ public final class Channel<T: Sendable>: @unchecked Sendable {
   }
 
   /// Parks until the transition that dequeues `cell` wakes `me` (I4).
-  @inline(__always)
-  private func park(_ me: AnyFiber, on cell: UnsafeMutablePointer<ChannelWaiter<T>>,
-                    _ what: StaticString) -> ChannelWaitOutcome {
-    me.waitingOn = what
-    me.park()
-    me.waitingOn = ""
+  @inlinable @inline(__always)
+  func park(_ me: AnyFiber, on cell: UnsafeMutablePointer<ChannelWaiter<T>>,
+            _ what: StaticString) -> ChannelWaitOutcome {
+    ChannelGuts.park(me, what)
     let outcome = cell.pointee.outcome
-    precondition(outcome != .waiting,
-      "Weft misuse: fiber \(me.id) was woken while blocked in \(what); only the channel may wake "
-      + "it (do not schedule(_:) a fiber that is waiting on something)")
+    if outcome == .waiting { ChannelGuts.wokenWhileWaiting(me, what) }
     return outcome
   }
 
@@ -161,69 +154,65 @@ public final class Channel<T: Sendable>: @unchecked Sendable {
   /// - Throws: once the channel is closed and empty, `ChannelClosedError` or its close error.
   /// - Precondition: the channel is buffered (`capacity` > 0): an unbuffered channel holds no
   ///   item to look at (Julia throws an ErrorException; here it is a misuse).
+  @inlinable
   public func fetch() throws -> T {
-    precondition(capacity > 0,
-      "Weft misuse: fetch() on an unbuffered channel, which holds no item to look at; "
-      + "use take(), or a channel with capacity > 0")
-    let me = AnyFiber.currentContext
-    stateLock.lock()
+    if capacity == 0 { Channel.fetchOfUnbuffered() }
+    guts.lock()
     while true {
-      if let v = core.pointee.buffer.first { stateLock.unlock(); return v }
+      if let v = core.pointee.buffer.first { guts.unlock(); return v }
       if core.pointee.isClosed {
         let e = core.pointee.closeError
-        stateLock.unlock()
+        guts.unlock()
         throw e ?? ChannelClosedError()
       }
-      waitForReadiness(me, "Channel.fetch")
+      waitForReadiness("Channel.fetch")
     }
+  }
+
+  @usableFromInline
+  static func fetchOfUnbuffered() -> Never {
+    preconditionFailure("Weft misuse: fetch() on an unbuffered channel, which holds no item to look at; "
+      + "use take(), or a channel with capacity > 0")
   }
 
   /// Julia's `wait(c::Channel)`: waits until the channel `isReady`.
   /// - Throws: if the channel is closed and not ready: `ChannelClosedError` or its close error.
+  @inlinable
   public func wait() throws {
-    let me = AnyFiber.currentContext
-    stateLock.lock()
+    guts.lock()
     while true {
-      switch core.pointee.readiness() {
-      case .ready:
-        stateLock.unlock()
-        return
-      case .closed(let error):
-        stateLock.unlock()
-        throw error ?? ChannelClosedError()
-      case .mustWait:
-        waitForReadiness(me, "Channel.wait")
+      if core.pointee.isReady { guts.unlock(); return }
+      if core.pointee.isClosed {
+        let e = core.pointee.closeError
+        guts.unlock()
+        throw e ?? ChannelClosedError()
       }
+      waitForReadiness("Channel.wait")
     }
   }
 
-  /// Registers `me` as a readiness waiter, unlocks, parks, and locks again (I6).
-  @inline(never)
-  private func waitForReadiness(_ me: AnyFiber, _ what: StaticString) {
-    core.pointee.enqueueReadyWaiter(me)
+  /// Under the lock: waits in ChannelGuts until a put or close, then locks again (I6).
+  @inlinable
+  func waitForReadiness(_ what: StaticString) {
+    core.pointee.hasReadyWaiters = true
     debugCheckInvariants()
-    stateLock.unlock()
-    me.waitingOn = what
-    me.park()
-    me.waitingOn = ""
-    stateLock.lock()
+    guts.waitForReadiness(ChannelGuts.currentContext(), what)
   }
 
   /// Julia's `isready(c)`: true when an item is buffered, or, on an unbuffered channel, when
   /// a putter is waiting. A snapshot: it may change as soon as it is read.
+  @inlinable
   public var isReady: Bool {
-    stateLock.lock()
-    defer { stateLock.unlock() }
+    guts.lock()
+    defer { guts.unlock() }
     return core.pointee.isReady
   }
 
   // MARK: close
 
   /// Julia's `isopen(c)`: false once the channel is closed (even while items remain).
-  public var isOpen: Bool {
-    // Acquire: pairs with the release in `close`.
-    closedFlag.loadAcquire() == 0
-  }
+  @inlinable
+  public var isOpen: Bool { !guts.isClosedFlag }
 
   /// Julia's `close(c)`: closes the channel. Later `put`s throw `ChannelClosedError`; takers
   /// drain the buffered items and then throw it. Wakes every blocked caller. Does nothing if
@@ -233,45 +222,35 @@ public final class Channel<T: Sendable>: @unchecked Sendable {
   /// Julia's `close(c, excp)`: like `close()`, but the calls that fail throw `error`.
   public func close(error: any Error) { close(.some(error)) }
 
-  private func close(_ error: (any Error)?) {
-    stateLock.lock()
-    guard var closing = core.pointee.close(error: error) else {
-      stateLock.unlock()
+  func close(_ error: (any Error)?) {
+    guts.lock()
+    guard let closing = core.pointee.close(error: error) else {
+      guts.unlock()
       return
     }
-    // Release: pairs with the acquire in `isOpen` (I5).
-    closedFlag.storeRelease(1)
+    guts.publishClosed()  // I5
     debugCheckInvariants()
-    stateLock.unlock()
+    if closing.wakeReadyWaiters { guts.unlockWakingReadyWaiters() } else { guts.unlock() }
     ChannelWaiterQueue<T>.wakeAll(closing.takers)
     ChannelWaiterQueue<T>.wakeAll(closing.putters)
-    Channel.wakeAll(&closing.ready)
   }
 
   /// The error a failed blocked call throws (I5: set before its wake).
-  private func closedError() -> any Error {
-    stateLock.lock()
-    let e = core.pointee.closeError
-    stateLock.unlock()
-    return e ?? ChannelClosedError()
+  @usableFromInline
+  func closedError() -> any Error {
+    closeErrorIfAny ?? ChannelClosedError()
   }
 
   /// The error the channel was closed with; nil while open or after a plain `close()`.
+  @usableFromInline
   var closeErrorIfAny: (any Error)? {
-    stateLock.lock()
-    defer { stateLock.unlock() }
+    guts.lock()
+    defer { guts.unlock() }
     return core.pointee.closeError
   }
 
-  // MARK: Helpers
-
-  @inline(__always)
-  static func wakeAll(_ list: inout WaiterList) {
-    while let f = list.popFirst() { f.wake() }
-  }
-
-  @inline(__always)
-  private func debugCheckInvariants() {
+  @inlinable @inline(__always)
+  func debugCheckInvariants() {
     #if DEBUG
     core.pointee.checkInvariants()
     #endif
@@ -279,13 +258,13 @@ public final class Channel<T: Sendable>: @unchecked Sendable {
 }
 
 extension Channel: CustomStringConvertible {
-  /// E.g. `Channel<Int>(capacity: 1, open, 1 item ready)`.
+  /// E.g. `Channel<Int>(capacity: 1, open, 1 item buffered)`.
   public var description: String {
-    stateLock.lock()
+    guts.lock()
     let n = core.pointee.buffer.count
     let open = !core.pointee.isClosed
     let putters = core.pointee.putters.count
-    stateLock.unlock()
+    guts.unlock()
     let cap = capacity == .max ? "unbounded" : "capacity: \(capacity)"
     let items = capacity == 0 ? "\(putters) putter\(putters == 1 ? "" : "s") waiting"
                               : "\(n) item\(n == 1 ? "" : "s") buffered"

@@ -1,6 +1,7 @@
 // The channel state machine: every transition of `Channel` is a method here, run under the
-// channel's `FutexLock`; each returns whom to wake, and `Channel` wakes them after unlocking
-// (shared/STYLE.md, habit 5).
+// channel's lock (ChannelGuts); each returns whom to wake, and `Channel` wakes them after
+// unlocking (shared/STYLE.md, habit 5). The generic state lives here, `@usableFromInline`, so
+// that clients specialise it for their element type (see ChannelGuts.swift for why).
 //
 // Algorithm (Go's runtime/chan.go, with Julia's base/channels.jl semantics):
 //
@@ -30,19 +31,21 @@
 //       unlock, wakes its fiber exactly once. The owner reads the cell after `park()` returns.
 // - I5: `isClosed` and `closeError` are written once, together, under the lock (first close
 //       wins); after that no waiter is ever queued on `takers` or `putters`.
-// - I6: `readyWaiters` is non-empty only while the channel is open and not ready.
+// - I6: the readiness waiters (kept in ChannelGuts) are non-empty only while the channel is
+//       open and not ready; `hasReadyWaiters` is true exactly while they are non-empty.
 //
 // | field         | written by (always under the lock)           | read by                       |
 // |---------------|----------------------------------------------|-------------------------------|
 // | buffer        | put (append), take (remove, refill)          | take, fetch, isReady          |
 // | putters       | put (enqueue), take/close (dequeue)          | take, isReady, close          |
 // | takers        | take (enqueue), put/close (dequeue)          | put, close                    |
-// | readyWaiters  | fetch/wait (enqueue), put/close (take all)   | put, close                    |
+// | hasReadyWaiters (+ ChannelGuts.readyWaiters) | fetch/wait (set), put/close (clear) | put, close |
 // | isClosed      | close                                        | all; `Channel.isOpen` reads the atomic mirror |
 // | closeError    | close                                        | failing put/take/fetch/wait   |
 // | cell.outcome  | the dequeuing put/take/close                 | the cell's owner after park   |
 
 /// How a put or take that waited ended.
+@usableFromInline
 enum ChannelWaitOutcome: UInt8 {
   case waiting
   /// A taker received the putter's item, or a putter filled the taker's cell.
@@ -52,13 +55,18 @@ enum ChannelWaitOutcome: UInt8 {
 }
 
 /// A putter or taker blocked on a channel; lives on the blocked context's stack.
+@usableFromInline
 struct ChannelWaiter<T> {
-  let fiber: AnyFiber
+  // SAFETY: unowned(unsafe) saves a retain/release pair per wait. The cell lives in the frame
+  // of `putWaiting`/`takeWaiting`, which holds a strong reference (`me`) to the same fiber
+  // until after its park returns, i.e. until after the waker's last use of the cell (I4).
+  @usableFromInline unowned(unsafe) let fiber: AnyFiber
   /// A putter's item until it is taken; the item delivered to a taker.
-  var item: T?
-  var outcome = ChannelWaitOutcome.waiting
-  var next: UnsafeMutablePointer<ChannelWaiter<T>>?
+  @usableFromInline var item: T?
+  @usableFromInline var outcome = ChannelWaitOutcome.waiting
+  @usableFromInline var next: UnsafeMutablePointer<ChannelWaiter<T>>?
 
+  @inlinable
   init(fiber: AnyFiber, item: T?) {
     self.fiber = fiber
     self.item = item
@@ -66,19 +74,24 @@ struct ChannelWaiter<T> {
 }
 
 /// An intrusive FIFO of waiter cells (the links live in the cells; no allocation).
+@usableFromInline
 struct ChannelWaiterQueue<T> {
-  typealias Cell = UnsafeMutablePointer<ChannelWaiter<T>>
-  private(set) var head: Cell?
-  private var tail: Cell?
+  @usableFromInline typealias Cell = UnsafeMutablePointer<ChannelWaiter<T>>
+  @usableFromInline var head: Cell?
+  @usableFromInline var tail: Cell?
 
-  var isEmpty: Bool { head == nil }
+  @inlinable init() {}
 
+  @inlinable var isEmpty: Bool { head == nil }
+
+  @inlinable
   mutating func append(_ c: Cell) {
     c.pointee.next = nil
     if let t = tail { t.pointee.next = c } else { head = c }
     tail = c
   }
 
+  @inlinable
   mutating func popFirst() -> Cell? {
     guard let h = head else { return nil }
     head = h.pointee.next
@@ -88,6 +101,7 @@ struct ChannelWaiterQueue<T> {
   }
 
   /// Detaches the whole queue; the caller walks it with `next` (read before each wake).
+  @inlinable
   mutating func takeAll() -> Cell? {
     let h = head
     head = nil
@@ -95,46 +109,61 @@ struct ChannelWaiterQueue<T> {
     return h
   }
 
+  @inlinable
   var count: Int {
     var n = 0
     var c = head
     while let p = c { n += 1; c = p.pointee.next }
     return n
   }
+
+  /// Wakes every fiber of a detached cell list, reading each link before the wake (after the
+  /// wake the cell's stack frame may be gone).
+  @inlinable
+  static func wakeAll(_ list: Cell?) {
+    var c = list
+    while let cell = c {
+      c = cell.pointee.next
+      ChannelGuts.wake(cell.pointee.fiber)
+    }
+  }
 }
 
 /// The state of one channel; see the algorithm and invariants above.
+@usableFromInline
 struct ChannelCore<T> {
-  typealias Cell = UnsafeMutablePointer<ChannelWaiter<T>>
+  @usableFromInline typealias Cell = UnsafeMutablePointer<ChannelWaiter<T>>
 
-  let capacity: Int
-  var buffer = RingBuffer<T>()
-  var putters = ChannelWaiterQueue<T>()
-  var takers = ChannelWaiterQueue<T>()
-  var readyWaiters = WaiterList()
-  var isClosed = false
+  @usableFromInline let capacity: Int
+  @usableFromInline var buffer = RingBuffer<T>()
+  @usableFromInline var putters = ChannelWaiterQueue<T>()
+  @usableFromInline var takers = ChannelWaiterQueue<T>()
+  /// True while fetch/wait callers wait in ChannelGuts (I6).
+  @usableFromInline var hasReadyWaiters = false
+  @usableFromInline var isClosed = false
   /// The error `close(error:)` gave; nil after a plain `close()` (I5).
-  var closeError: (any Error)?
+  @usableFromInline var closeError: (any Error)?
 
-  init(capacity: Int) { self.capacity = capacity }
+  @inlinable init(capacity: Int) { self.capacity = capacity }
 
   /// Julia's `isready`: an item is buffered, or (unbuffered) a putter waits.
-  var isReady: Bool { !buffer.isEmpty || !putters.isEmpty }
+  @inlinable var isReady: Bool { !buffer.isEmpty || !putters.isEmpty }
 
   // MARK: put
 
+  @usableFromInline
   enum PutDecision {
     /// Handed to a waiting taker, whose cell is complete: wake it.
     case handedOff(AnyFiber)
-    /// Buffered; wake the readiness waiters.
-    case buffered(WaiterList)
+    /// Buffered; if true, wake the readiness waiters.
+    case buffered(wakeReadyWaiters: Bool)
     /// The channel is closed (with this error, or nil for a plain close).
     case closed((any Error)?)
     /// No taker and no room: the caller must enqueue a cell with `enqueuePutter`.
     case mustWait
   }
 
-  @inline(__always)
+  @inlinable @inline(__always)
   mutating func put(_ value: T) -> PutDecision {
     if isClosed { return .closed(closeError) }
     if let taker = takers.popFirst() {
@@ -145,20 +174,30 @@ struct ChannelCore<T> {
     }
     if buffer.count < capacity {
       buffer.append(value, limit: capacity)
-      return .buffered(readyWaiters.takeAll())
+      return .buffered(wakeReadyWaiters: takeReadyWaiters())
     }
     return .mustWait
   }
 
-  /// Queues a blocked putter; returns the readiness waiters to wake (a waiting putter makes an
-  /// unbuffered channel ready).
-  mutating func enqueuePutter(_ cell: Cell) -> WaiterList {
+  /// Queues a blocked putter; true when readiness waiters must be woken (a waiting putter
+  /// makes an unbuffered channel ready).
+  @inlinable
+  mutating func enqueuePutter(_ cell: Cell) -> Bool {
     putters.append(cell)
-    return readyWaiters.takeAll()
+    return takeReadyWaiters()
+  }
+
+  /// Clears `hasReadyWaiters`; true when it was set (the caller wakes them after unlocking).
+  @inlinable @inline(__always)
+  mutating func takeReadyWaiters() -> Bool {
+    if !hasReadyWaiters { return false }
+    hasReadyWaiters = false
+    return true
   }
 
   // MARK: take
 
+  @usableFromInline
   enum TakeDecision {
     /// An item; wake this putter (whose put completed) if any.
     case item(T, wake: AnyFiber?)
@@ -167,7 +206,7 @@ struct ChannelCore<T> {
     case mustWait
   }
 
-  @inline(__always)
+  @inlinable @inline(__always)
   mutating func take() -> TakeDecision {
     if !buffer.isEmpty {
       let v = buffer.removeFirst()
@@ -189,52 +228,47 @@ struct ChannelCore<T> {
     return .mustWait
   }
 
-  mutating func enqueueTaker(_ cell: Cell) { takers.append(cell) }
-
-  // MARK: fetch / wait
-
-  enum ReadyDecision {
-    case ready
-    case closed((any Error)?)
-    case mustWait
-  }
-
-  /// For `wait()`: ready (an item or a waiting putter), closed, or wait.
-  func readiness() -> ReadyDecision {
-    if isReady { return .ready }
-    if isClosed { return .closed(closeError) }
-    return .mustWait
-  }
-
-  mutating func enqueueReadyWaiter(_ f: AnyFiber) { readyWaiters.append(f) }
+  @inlinable mutating func enqueueTaker(_ cell: Cell) { takers.append(cell) }
 
   // MARK: close
 
-  /// Everyone a close must wake: taker and putter cells (already completed as `.closed`) and
-  /// readiness waiters.
+  /// Everyone a close must wake: taker and putter cells (already completed as `.closed`) and,
+  /// if `wakeReadyWaiters`, the readiness waiters.
+  @usableFromInline
   struct Closing {
-    var takers: Cell?
-    var putters: Cell?
-    var ready: WaiterList
+    @usableFromInline var takers: Cell?
+    @usableFromInline var putters: Cell?
+    @usableFromInline var wakeReadyWaiters: Bool
+    @inlinable init(takers: Cell?, putters: Cell?, wakeReadyWaiters: Bool) {
+      self.takers = takers
+      self.putters = putters
+      self.wakeReadyWaiters = wakeReadyWaiters
+    }
   }
 
   /// Closes the channel (I5); nil when it was closed already.
+  @inlinable
   mutating func close(error: (any Error)?) -> Closing? {
     if isClosed { return nil }
     isClosed = true
     closeError = error
     let t = takers.takeAll()
     let p = putters.takeAll()
-    for list in [t, p] {
-      var c = list
-      while let cell = c { cell.pointee.outcome = .closed; c = cell.pointee.next }  // I4
-    }
-    return Closing(takers: t, putters: p, ready: readyWaiters.takeAll())
+    ChannelCore.markClosed(t)
+    ChannelCore.markClosed(p)
+    return Closing(takers: t, putters: p, wakeReadyWaiters: takeReadyWaiters())
+  }
+
+  @inlinable
+  static func markClosed(_ list: Cell?) {
+    var c = list
+    while let cell = c { cell.pointee.outcome = .closed; c = cell.pointee.next }  // I4
   }
 
   // MARK: Invariants
 
-  /// Checks I1–I3, I5, I6 (O(waiters)); called under the lock in debug builds.
+  /// Checks I1–I3, I5, I6 (O(1)); called under the lock in debug builds.
+  @inlinable
   func checkInvariants() {
     if !takers.isEmpty {
       precondition(buffer.isEmpty && putters.isEmpty && !isClosed,
@@ -245,21 +279,8 @@ struct ChannelCore<T> {
         "BUG IN Weft: channel has waiting putters with \(buffer.count) of \(capacity) buffered, closed: \(isClosed) (I2, I5)")
     }
     precondition(capacity > 0 || buffer.isEmpty, "BUG IN Weft: unbuffered channel holds \(buffer.count) items (I2)")
-    if !readyWaiters.isEmpty {
+    if hasReadyWaiters {
       precondition(!isClosed && !isReady, "BUG IN Weft: readiness waiters on a ready or closed channel (I6)")
-    }
-  }
-}
-
-extension ChannelWaiterQueue {
-  /// Wakes every fiber of a detached cell list, reading each link before the wake (after the
-  /// wake the cell's stack frame may be gone).
-  static func wakeAll(_ list: Cell?) {
-    var c = list
-    while let cell = c {
-      c = cell.pointee.next
-      let f = cell.pointee.fiber
-      f.wake()
     }
   }
 }

@@ -4,27 +4,28 @@
 /// power-of-two block that doubles when full, up to `limit` slots' worth; it is never shrunk
 /// while the channel lives (an unbounded channel keeps the memory of its largest backlog).
 /// The owner must call `deallocate()` exactly once.
+@usableFromInline
 struct RingBuffer<Element> {
   // SAFETY: `storage` holds `mask + 1` slots (or is nil when no item was ever stored); the
   // `count` slots starting at `head` (modulo the size) are initialised, the others are not.
-  private var storage: UnsafeMutablePointer<Element>?
-  private var mask = -1
-  private var head = 0
-  private(set) var count = 0
+  @usableFromInline var storage: UnsafeMutablePointer<Element>?
+  @usableFromInline var mask = -1
+  @usableFromInline var head = 0
+  @usableFromInline var count = 0
 
   /// The size to start with, in slots (grown by doubling, never past what `limit` needs).
-  private static var initialSize: Int { 16 }
+  @usableFromInline static var initialSize: Int { 16 }
 
-  init() {}
+  @inlinable init() {}
 
-  var isEmpty: Bool { count == 0 }
+  @inlinable var isEmpty: Bool { count == 0 }
 
   /// The oldest item, if any.
-  var first: Element? { count == 0 ? nil : storage.unsafelyUnwrapped[head] }
+  @inlinable var first: Element? { count == 0 ? nil : storage.unsafelyUnwrapped[head] }
 
   /// Appends `e`; grows the storage when full. `limit` bounds the growth (the channel's
   /// capacity), so a bounded channel never holds more than the next power of two of slots.
-  @inline(__always)
+  @inlinable @inline(__always)
   mutating func append(_ e: Element, limit: Int) {
     if count == mask &+ 1 { grow(limit: limit) }
     (storage.unsafelyUnwrapped + ((head &+ count) & mask)).initialize(to: e)
@@ -32,7 +33,7 @@ struct RingBuffer<Element> {
   }
 
   /// Removes and returns the oldest item. Precondition: not empty.
-  @inline(__always)
+  @inlinable @inline(__always)
   mutating func removeFirst() -> Element {
     let e = (storage.unsafelyUnwrapped + head).move()
     head = (head &+ 1) & mask
@@ -40,8 +41,8 @@ struct RingBuffer<Element> {
     return e
   }
 
-  @inline(never)
-  private mutating func grow(limit: Int) {
+  @usableFromInline @inline(never)
+  mutating func grow(limit: Int) {
     let oldSize = mask &+ 1
     // The owner appends only while count < limit, so doubling a size below `limit` never
     // passes `limit` rounded up to a power of two.
@@ -64,6 +65,7 @@ struct RingBuffer<Element> {
   }
 
   /// Destroys the remaining items and frees the storage.
+  @inlinable
   mutating func deallocate() {
     while count > 0 { _ = removeFirst() }
     storage?.deallocate()
