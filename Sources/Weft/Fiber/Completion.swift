@@ -19,7 +19,7 @@ extension AnyFiber {
   private func complete(error failure: (any Error)?) {
     completionLock.lock()
     if let failure {
-      self.error = failure
+      core.pointee.error = failure
       flags.fetchAddFull(FiberFlags.failed)
     }
     // Release (CAS): publishes the result (C1). A late wake may have left `notified`.
@@ -27,9 +27,9 @@ extension AnyFiber {
       let s = state.loadAcquire()
       if state.compareExchangeFull(s, FiberState.done) { break }
     }
-    var waiters = completionWaiters.takeAll()
-    let hooks = completionHooks
-    completionHooks = []
+    var waiters = core.pointee.completionWaiters.takeAll()
+    let hooks = coldIfAllocated?.completionHooks ?? []
+    coldIfAllocated?.completionHooks = []
     completionLock.unlock()
     while let w = waiters.popFirst() { w.wake() }
     for hook in hooks { hook(self) }
@@ -43,7 +43,7 @@ extension AnyFiber {
     completionLock.lock()
     if state.loadAcquire() == FiberState.done { completionLock.unlock(); return }
     me.waitingOn = "fiber completion"
-    completionWaiters.append(me)
+    core.pointee.completionWaiters.append(me)
     completionLock.unlock()
     repeat { me.park() } while state.loadAcquire() != FiberState.done
     me.waitingOn = ""
@@ -58,7 +58,7 @@ extension AnyFiber {
       hook(self)
       return
     }
-    completionHooks.append(hook)
+    cold.completionHooks.append(hook)
     completionLock.unlock()
   }
 
