@@ -230,15 +230,18 @@ final class Worker: @unchecked Sendable {
   }
 
   /// Switches into `f` and, once it has switched out, does what it asked for (F2).
-  private func runFiber(_ f: AnyFiber) {
+  private func runFiber(_ next: AnyFiber) {
     if local.pointee.isSearching { endSearching() }
-    f.state.storeRelease(FiberState.running)  // F1: this worker owns f now
-    if f.context == nil { start(f) }
-    current = f
+    next.state.storeRelease(FiberState.running)  // F1: this worker owns it now
+    if next.context == nil { start(next) }
+    current = next
     local.pointee.switches &+= 1
-    ThreadLocal.setFiber(Unmanaged.passUnretained(f).toOpaque())
-    Context.setCurrentStack(f.stack)
-    Context.switchIn(f, on: self)
+    ThreadLocal.setFiber(Unmanaged.passUnretained(next).toOpaque())
+    Context.setCurrentStack(next.stack)
+    let saved = Context.switchIn(next, on: self)
+    // The fiber that switched out: `f`, or a fiber it was running inline (Completion I1).
+    let f = current.unsafelyUnwrapped
+    f.context = saved  // S1
     Context.setCurrentStack(nil)
     ThreadLocal.setFiber(nil)
     current = nil
