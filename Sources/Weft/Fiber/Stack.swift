@@ -145,6 +145,71 @@ final class StackPool: @unchecked Sendable {
     lock.lock.withLock { cold.append(contentsOf: batch) }
   }
 
+  private func map(usable: Int) -> FiberStack {
+    let useGuard = lock.lock.withLock { () -> Bool in
+      if guardedCount < guardedLimit { guardedCount += 1; return true }
+      return false
+    }
+    if useGuard {
+      let length = usable + pageSize + roundUpToPage(FiberStack.infoBytes)
+      if let base = mapAnonymous(length) {
+        if mprotect(base, pageSize, PROT_NONE) == 0 {
+          let s = FiberStack(base: base, length: length, usable: usable, guarded: true, fromSlab: false)
+          s.prepare()
+          return s
+        }
+        munmap(base, length)
+      }
+      lock.lock.withLock { guardedCount -= 1 }
+      // Fall through to an unguarded stack: the mapping budget or memory ran short.
+    }
+    if usable == defaultUsable { return takeFromSlab() }
+    let length = usable + roundUpToPage(FiberStack.infoBytes)
+    guard let base = mapAnonymous(length) else { outOfMemory(length) }
+    let s = FiberStack(base: base, length: length, usable: usable, guarded: false, fromSlab: false)
+    s.prepare()
+    return s
+  }
+
+  private func takeFromSlab() -> FiberStack {
+    lock.lock.lock()
+    if let s = slabFree.popLast() { lock.lock.unlock(); return s }
+    lock.lock.unlock()
+    let stride = defaultUsable + roundUpToPage(FiberStack.infoBytes)
+    let total = stride * StackPool.slabStacks
+    guard let slab = mapAnonymous(total) else { outOfMemory(total) }
+    var carved: [FiberStack] = []
+    carved.reserveCapacity(StackPool.slabStacks)
+    for i in 0..<StackPool.slabStacks {
+      let s = FiberStack(base: slab + i * stride, length: stride, usable: defaultUsable, guarded: false, fromSlab: true)
+      s.prepare()
+      carved.append(s)
+    }
+    let first = carved.removeLast()
+    lock.lock.withLock {
+      slabCount += 1
+      slabFree.append(contentsOf: carved)
+    }
+    return first
+  }
+
+  private func unmap(_ stack: FiberStack) {
+    if stack.fromSlab { lock.lock.withLock { slabFree.append(stack) }; return }
+    munmap(stack.base, stack.length)
+    if stack.guarded { lock.lock.withLock { guardedCount -= 1 } }
+  }
+
+  private func mapAnonymous(_ length: Int) -> UnsafeMutableRawPointer? {
+    let p = mmap(nil, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
+    if p == MAP_FAILED || p == nil { return nil }
+    return p
+  }
+
+  private func outOfMemory(_ length: Int) -> Never {
+    fatalError("Weft: out of memory: cannot map \(length) bytes for a fiber stack (errno \(errno)); "
+      + "lower the number of live fibers or their stack size")
+  }
+
   /// Counts for the state dump and tests.
   var statistics: (guarded: Int, slabs: Int, cachedShared: Int) {
     lock.lock.withLock { (guardedCount, slabCount, free.count) }
