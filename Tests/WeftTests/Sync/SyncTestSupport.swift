@@ -5,16 +5,30 @@ import Testing
 
 /// Test bookkeeping shared by the Sync tests (not Weft code: uses Swift's Synchronization).
 
+/// A value behind a pthread mutex (NSLock): ThreadSanitizer sees its synchronisation, which
+/// it does not for Synchronization.Mutex (its lock lives in the uninstrumented runtime).
+final class Locked<T>: @unchecked Sendable {
+  // SAFETY: `value` is only touched under `lock`.
+  private let lock = NSLock()
+  private var value: T
+  init(_ value: T) { self.value = value }
+  func withLock<R>(_ body: (inout T) throws -> R) rethrows -> R {
+    lock.lock()
+    defer { lock.unlock() }
+    return try body(&value)
+  }
+}
+
 /// Lines recorded in order, instead of printing (the manual's examples print).
 final class Recorder: Sendable {
-  private let lines = Mutex<[String]>([])
+  private let lines = Locked<[String]>([])
   func record(_ s: String) { lines.withLock { $0.append(s) } }
   var all: [String] { lines.withLock { $0 } }
 }
 
 /// Counts how many are "inside" at once and remembers the most seen.
 final class OccupancyMeter: Sendable {
-  private let state = Mutex<(now: Int, max: Int, total: Int)>((0, 0, 0))
+  private let state = Locked<(now: Int, max: Int, total: Int)>((0, 0, 0))
   func enter() { state.withLock { $0.now += 1; $0.max = Swift.max($0.max, $0.now); $0.total += 1 } }
   func leave() { state.withLock { $0.now -= 1 } }
   var maximum: Int { state.withLock { $0.max } }
