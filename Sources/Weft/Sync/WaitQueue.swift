@@ -35,7 +35,7 @@ final class WaitQueue: @unchecked Sendable {
   // SAFETY (for @unchecked Sendable): `waiters` is touched only under `mutex` (Q1); the words
   // are accessed only atomically; `words` is freed in deinit when no thread can reach `self`.
   private let words: AtomicBlock
-  private var waiters = WaiterList()
+  @exclusivity(unchecked) private var waiters = WaiterList()  // guarded by `mutex` (Q1)
 
   /// `stateWords`: how many atomic words (initially 0) the owning primitive needs.
   init(stateWords: Int = 0) {
