@@ -34,15 +34,18 @@ public final class Lockable<Value>: AbstractLock, @unchecked Sendable {
   private var value: Value
   /// The lock that guards the value (Julia's `l.lock`).
   public let underlyingLock: any AbstractLock
+  private let view: LockView
 
   /// Wraps `value`, guarded by `lock` (a new `ReentrantLock` by default).
   public init(_ value: sending Value, lock: any AbstractLock = ReentrantLock()) {
     self.value = value
     self.underlyingLock = lock
+    self.view = LockView(lock)
   }
 
   /// Julia's `lock(f, l::Lockable)`: runs `body` with the lock held and the value `inout`;
-  /// releases the lock when `body` returns or throws.
+  /// releases the lock when `body` returns or throws. Inside `body` use its argument, not
+  /// `l[]`: the two would be overlapping accesses to the value, which Swift traps.
   public func withLock<R>(_ body: (inout sending Value) throws -> sending R) rethrows -> sending R {
     underlyingLock.lock()
     defer { underlyingLock.unlock() }
@@ -57,7 +60,7 @@ public final class Lockable<Value>: AbstractLock, @unchecked Sendable {
   public var isLocked: Bool { underlyingLock.isLocked }
 
   fileprivate func requireLock() {
-    if !underlyingLock.isHeldByCallerAsFarAsKnown {
+    if !view.isHeldByCaller {
       preconditionFailure("Weft misuse: Lockable value accessed without holding its lock; "
         + "use withLock { value in … }, or lock() before l[] and unlock() after")
     }

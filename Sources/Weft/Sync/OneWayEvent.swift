@@ -41,7 +41,7 @@ public final class OneWayEvent: @unchecked Sendable {
   // the notifier through the state word's full CASes (O1).
   private let words = AtomicBlock(count: 1)
   @inline(__always) private var state: AtomicWord { words[0] }
-  private var waiter: AnyFiber?
+  @exclusivity(unchecked) private var waiter: AnyFiber?  // O1: handed over by the state CASes
 
   static let empty: UInt = 0
   static let waiting: UInt = 1

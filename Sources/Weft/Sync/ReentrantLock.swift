@@ -71,7 +71,7 @@ public final class ReentrantLock: AbstractLock, @unchecked Sendable {
   @inline(__always) private var state: AtomicWord { queue.stateWord(0) }
   @inline(__always) private var owner: AtomicWord { queue.stateWord(1) }
   @inline(__always) private var recursion: AtomicWord { queue.stateWord(2) }
-  private var handOffRequested = false  // L5
+  @exclusivity(unchecked) private var handOffRequested = false  // L5: under the queue lock
 
   static let locked: UInt = 1
   static let parked: UInt = 2
@@ -285,11 +285,18 @@ extension ReentrantLock: OwnershipAwareLock {
   }
 }
 
-extension AbstractLock {
-  /// Whether the calling fiber holds `self`, where the lock can tell; otherwise whether
-  /// anyone holds it (the best a plain `AbstractLock` offers).
-  var isHeldByCallerAsFarAsKnown: Bool {
-    if let l = self as? any OwnershipAwareLock { return l.isHeldByCurrentFiber }
-    return isLocked
+/// A user-supplied lock seen through what it can tell about its owner (looked up once).
+struct LockView: @unchecked Sendable {
+  // SAFETY: both references are immutable and point to Sendable locks.
+  let lock: any AbstractLock
+  let aware: (any OwnershipAwareLock)?
+
+  init(_ lock: any AbstractLock) {
+    self.lock = lock
+    self.aware = lock as? any OwnershipAwareLock
   }
+
+  /// Whether the calling fiber holds the lock, where the lock can tell; otherwise whether
+  /// anyone holds it (the best a plain `AbstractLock` offers).
+  var isHeldByCaller: Bool { aware?.isHeldByCurrentFiber ?? lock.isLocked }
 }

@@ -41,11 +41,13 @@ extension Threads {
     // reference is immutable.
     /// The lock that guards the condition's state (Julia's `c.lock`).
     public let underlyingLock: any AbstractLock
+    private let view: LockView
     let queue = WaitQueue()
 
     /// Creates a condition guarded by `lock` (by default a new `ReentrantLock`).
     public init(lock: any AbstractLock = ReentrantLock()) {
       self.underlyingLock = lock
+      self.view = LockView(lock)
     }
 
     // MARK: AbstractLock (forwarded to the lock)
@@ -70,7 +72,7 @@ extension Threads {
       queue.lock()
       queue.enqueue(me, first: first)  // TC1: registered while the user lock is still held
       queue.unlock()
-      let aware = underlyingLock as? any OwnershipAwareLock
+      let aware = view.aware
       let count = aware?.unlockAll() ?? 1
       if aware == nil { underlyingLock.unlock() }
       me.waitingOn = "Threads.Condition"
@@ -109,7 +111,7 @@ extension Threads {
 
     @inline(__always)
     private func requireLock(_ operation: StaticString) {
-      if !underlyingLock.isHeldByCallerAsFarAsKnown {
+      if !view.isHeldByCaller {
         preconditionFailure("Weft misuse: Threads.Condition.\(operation) called without holding the condition's lock; "
           + "call lock() first (lock(); while !ready { try wait() }; unlock())")
       }
