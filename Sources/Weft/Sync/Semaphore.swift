@@ -8,8 +8,10 @@
 // with the last waiter: FIFO, and no barging past waiters.
 //
 // Invariants:
-// - S1: WAITERS is set and cleared only under the queue lock; it is set ⇔ the queue is not
-//   empty (set right before the first waiter registers, cleared when the last one leaves).
+// - S1: WAITERS is set and cleared only under the queue lock; under that lock it is set ⇔ the
+//   queue is not empty (set right before the first waiter registers, cleared when the last one
+//   leaves). A release that saw WAITERS without the lock re-checks it under the lock: another
+//   release may have handed the last waiter its permit in between.
 // - S2: WAITERS is set only while all `size` permits are in use, and while it is set the count
 //   does not change: acquirers see no free permit, and releasers take the queue lock and hand
 //   their permit over instead of decrementing. So a waiter that saw "full" under the queue
@@ -74,15 +76,17 @@ public final class Semaphore: @unchecked Sendable {
   /// Julia's `release(s)`: returns a permit, letting the first waiter (if any) take it.
   /// - Precondition: a permit is in use.
   public func release() {
-    var s = state.loadRelaxed()
-    while s & Semaphore.waitersBit == 0 {
-      if s == 0 { releaseMisuse() }  // S3
-      // Release: pairs with the acquire CAS in `acquire` (S4).
-      let seen = state.fetchCompareExchangeFull(s, s - 1)
-      if seen == s { return }
-      s = seen
+    while true {
+      var s = state.loadRelaxed()
+      while s & Semaphore.waitersBit == 0 {
+        if s == 0 { releaseMisuse() }  // S3
+        // Release: pairs with the acquire CAS in `acquire` (S4).
+        let seen = state.fetchCompareExchangeFull(s, s - 1)
+        if seen == s { return }
+        s = seen
+      }
+      if releaseSlow() { return }
     }
-    releaseSlow()
   }
 
   // MARK: Slow paths
@@ -109,9 +113,16 @@ public final class Semaphore: @unchecked Sendable {
     }
   }
 
+  /// Hands our permit to the first waiter; false when the last waiter left between our read of
+  /// WAITERS and taking the queue lock (then the caller retries the lock-free path).
   @inline(never)
-  private func releaseSlow() {
+  private func releaseSlow() -> Bool {
     queue.lock()
+    // S1: re-check under the queue lock; WAITERS may have been cleared by another release.
+    if state.loadRelaxed() & Semaphore.waitersBit == 0 {
+      queue.unlock()
+      return false
+    }
     // S1, S2: WAITERS is set, so the queue is not empty and the count is stable.
     guard let next = queue.dequeue() else {
       fatalError("BUG IN Weft: Semaphore WAITERS bit set with an empty queue (state \(state.loadRelaxed()))")
@@ -121,6 +132,7 @@ public final class Semaphore: @unchecked Sendable {
     }
     queue.unlock()
     next.wake()  // hand-off: `next` holds the permit we released (S4: ordered by the wake)
+    return true
   }
 
   @inline(never)

@@ -86,6 +86,19 @@ import Testing
     #expect(total == 100 * 200)
   }
 
+  /// Semaphore(1) as a mutex under churn (many releases racing the last waiter's hand-off):
+  /// the unsynchronised counter is exact and ThreadSanitizer sees the ordering.
+  @Test func semaphoreOfOneIsAMutex() throws {
+    let total = try onScheduler(threads: 3) { () -> Int in
+      let s = Semaphore(1)
+      let box = UnsafeBox(0)
+      let fs = (0..<16).map { _ in spawn { for _ in 0..<2_000 { s.acquire { box.value += 1 } } } }
+      for f in fs { try f.wait() }
+      return s.acquire { box.value }
+    }
+    #expect(total == 32_000)
+  }
+
   /// Plain threads and fibers share a semaphore.
   @Test func threadsAndFibersShareASemaphore() throws {
     try withWatchdog {
