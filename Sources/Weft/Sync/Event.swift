@@ -66,7 +66,8 @@ public final class Event: @unchecked Sendable {
     guard timeout.isFinite, timeout >= 0 else { throw ArgumentError("Event.wait: invalid timeout \(timeout)") }
     if tryConsume() { return .ok }
     let me = AnyFiber.currentContext
-    let deadline = monotonicNanoseconds() &+ UInt64(timeout * 1e9)
+    let ns = timeout * 1e9 < 0x1p62 ? UInt64(timeout * 1e9) : UInt64(1) << 62  // ~146 years: forever
+    let deadline = monotonicNanoseconds() &+ ns
     queue.lock()
     if tryConsume() { queue.unlock(); return .ok }  // E1
     return queue.parkUnlocking(me, reason: "Event", deadline: deadline) ? .ok : .timedOut

@@ -16,7 +16,8 @@
 ///
 /// - **Triggering:** a mutex around a value: `withLock { value in … }` runs with the lock held
 ///   and the value `inout`; the subscript `lockable[]` reads or writes it while the caller
-///   holds the lock.
+///   holds the lock (for `Sendable` values only: a non-`Sendable` value must not escape the
+///   lock, so it is reachable only through `withLock`, whose closure takes it as `sending`).
 /// - **Memory ordering:** the lock's: acquire on lock, release on unlock.
 /// - **Blocks:** taking the lock parks the calling fiber (never its worker) or, off the
 ///   workers, the calling thread.

@@ -140,11 +140,13 @@ import Testing
       e.notify()
       #expect(try e.wait(timeout: 0.005) == .ok)
       #expect(throws: ArgumentError.self) { try e.wait(timeout: -1) }
+      #expect(throws: ArgumentError.self) { try e.wait(timeout: .infinity) }
+      #expect(try e.wait(timeout: 1e300) == .ok)  // already set
       // From fibers: one times out, one is notified in time.
       let f = Event(autoreset: true)
       let timedOut = spawn { try f.wait(timeout: 0.005) }
       #expect(try timedOut.fetch() == .timedOut)
-      let waiting = spawn { try f.wait(timeout: 60) }
+      let waiting = spawn { try f.wait(timeout: 1e300) }  // effectively forever
       while f.waiterCount < 1 { yield() }
       f.notify()
       #expect(try waiting.fetch() == .ok)
