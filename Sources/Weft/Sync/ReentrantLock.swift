@@ -24,8 +24,8 @@
 // the best of the settings tried (0–10 spin rounds, 0–10 yields).
 //
 // Invariants:
-// - L1: PARKED is set only by CAS outside the queue lock while LOCKED is set, and cleared only
-//   by `unlockSlow` under the queue lock. So a waiter that sees exactly LOCKED|PARKED under the
+// - L1: PARKED is set by a locker's CAS while LOCKED is set (or kept by a hand-off in
+//   `unlockSlow`), and cleared only by `unlockSlow`, under the queue lock. So a waiter that sees exactly LOCKED|PARKED under the
 //   queue lock is registered before the holder's unlock can look at the queue: no lost wake-up.
 // - L2: while the word is LOCKED|PARKED and the holder is in `unlockSlow` (holding the queue
 //   lock), no other thread can change the word (every CAS expects LOCKED clear, or sets PARKED
@@ -162,10 +162,10 @@ public final class ReentrantLock: AbstractLock, @unchecked Sendable {
 
   // MARK: Slow paths
 
+  /// The count is a full word: 2^64 nested locks cannot happen, so no overflow check.
+  @inline(__always)
   private func incrementRecursion() {
-    let r = recursion.loadRelaxed()
-    precondition(r < UInt(UInt32.max), "Weft misuse: ReentrantLock locked recursively \(r) times without unlocking")
-    recursion.storeRelaxed(r + 1)
+    recursion.storeRelaxed(recursion.loadRelaxed() &+ 1)  // L4
   }
 
   @inline(never)
@@ -173,7 +173,7 @@ public final class ReentrantLock: AbstractLock, @unchecked Sendable {
     if owner.loadRelaxed() == me { incrementRecursion(); return }  // L3
     let fiber = AnyFiber.currentContext
     var spins = 0
-    var waitedSince: UInt64 = 0  // 0: not woken yet
+    var waitedSince: UInt64 = 0  // when it first parked; 0: not yet
     while true {
       let s = state.loadRelaxed()
       if s & ReentrantLock.locked == 0 {
