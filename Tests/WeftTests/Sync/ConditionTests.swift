@@ -38,7 +38,7 @@ import Testing
   @Test func notifyOneAllAndFirst() throws {
     let order = try onScheduler(threads: 2) { () -> [String] in
       let c = Weft.Condition()
-      let rec = Recorder()
+      let rec = LineRecorder()
       var fs: [Fiber<Void>] = []
       for name in ["a", "b"] {
         fs.append(spawn(sticky: true) { let v = try c.wait() as? Int; rec.record("\(name)\(v ?? -1)") })
@@ -74,7 +74,7 @@ import Testing
   /// waiter and notifier on one worker and another worker busy with unrelated fibers: no
   /// notification is lost.
   @Test func notifyRacingWaitOnOneWorker() throws {
-    let rounds = 20_000
+    let rounds = syncScaled(20_000)
     let done = try onScheduler(threads: 2) { () -> Int in
       let c = Weft.Condition()
       let turn = UnsafeBox(0)  // confined to this worker, like the Condition

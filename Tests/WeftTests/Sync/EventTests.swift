@@ -7,7 +7,7 @@ import Testing
   @Test func levelTriggeredNotifyAndReset() throws {
     let log = try onScheduler(threads: 2) { () -> [String] in
       let e = Event()
-      let rec = Recorder()
+      let rec = LineRecorder()
       #expect(!e.isSet)
       let waiters = (0..<3).map { i in spawn { e.wait(); rec.record("w\(i)") } }
       while e.waiterCount < 3 { yield() }
@@ -73,7 +73,7 @@ import Testing
   /// Two fibers ping-pong over two autoreset Events (the event_ping_pong benchmark): every
   /// round trip completes, none lost.
   @Test func pingPongOverAutoresetEvents() throws {
-    let rounds = isDebugBuild ? 40_000 : 200_000
+    let rounds = syncScaled(isDebugBuild ? 40_000 : 200_000)
     let count = try onScheduler(threads: 2) { () -> Int in
       let a = Event(autoreset: true), b = Event(autoreset: true)
       let n = UnsafeBox(0)
@@ -89,7 +89,7 @@ import Testing
   /// notify racing wait: a fresh Event per round, waiter and notifier spawned on any worker.
   @Test(arguments: [false, true])
   func notifyRacingWait(autoreset: Bool) throws {
-    let rounds = 5_000
+    let rounds = syncScaled(5_000)
     let woke = try onScheduler(threads: 3) { () -> Int in
       let woke = AtomicCounter()
       for _ in 0..<rounds {

@@ -7,7 +7,7 @@ import Testing
   /// shares the parent's worker, as `@async` does).
   @Test func manualExampleOnAFiber() throws {
     let lines = try onScheduler(threads: 2) { () -> [String] in
-      let rec = Recorder()
+      let rec = LineRecorder()
       let ev = OneWayEvent()
       try sync {
         spawn(sticky: true) {
@@ -25,7 +25,7 @@ import Testing
   /// The same from a plain thread: there the sticky child runs in parallel and may wait first.
   @Test func manualExampleOnAThread() throws {
     try withWatchdog {
-      let rec = Recorder()
+      let rec = LineRecorder()
       let ev = OneWayEvent()
       try sync {
         spawn(sticky: true) {
@@ -51,7 +51,7 @@ import Testing
 
   /// notify racing wait across workers: thousands of rounds, none lost.
   @Test func notifyRacingWaitStress() throws {
-    let rounds = 20_000
+    let rounds = syncScaled(20_000)
     let woke = try onScheduler(threads: 3) { () -> Int in
       let woke = AtomicCounter()
       var pending: [Fiber<Void>] = []

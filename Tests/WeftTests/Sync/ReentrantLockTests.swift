@@ -55,6 +55,7 @@ import Testing
   /// 10,000 increments of an unsynchronised counter by fibers on two workers.
   @Test(arguments: [(fibers: 4, each: 2_500), (fibers: 100, each: 100), (fibers: 16, each: 5_000)])
   func lockedIncrementsAcrossWorkers(fibers: Int, each: Int) throws {
+    let each = syncScaled(each)
     let total = try onScheduler(threads: 2) { () -> Int in
       let l = ReentrantLock()
       let box = UnsafeBox(0)

@@ -49,7 +49,7 @@ import Testing
   @Test func waitersAreServedInOrder() throws {
     let order = try onScheduler(threads: 2) { () -> [Int] in
       let s = Semaphore(1)
-      let rec = Recorder()
+      let rec = LineRecorder()
       s.acquire()
       var fs: [Fiber<Void>] = []
       for i in 0..<4 {
@@ -65,12 +65,13 @@ import Testing
 
   /// 100 fibers, more than workers, on Semaphore(2) with heavy churn: holders never exceed 2.
   @Test func hundredFibersNeverExceedTwoHolders() throws {
+    let iterations = syncScaled(200)
     let (maximum, total) = try onScheduler(threads: 3) { () -> (Int, Int) in
       let s = Semaphore(2)
       let meter = OccupancyMeter()
       let fs = (0..<100).map { i in
         spawn {
-          for k in 0..<200 {
+          for k in 0..<iterations {
             s.acquire()
             meter.enter()
             if (i + k) % 5 == 0 { yield() }
@@ -83,20 +84,21 @@ import Testing
       return (meter.maximum, meter.total)
     }
     #expect(maximum <= 2)
-    #expect(total == 100 * 200)
+    #expect(total == 100 * iterations)
   }
 
   /// Semaphore(1) as a mutex under churn (many releases racing the last waiter's hand-off):
   /// the unsynchronised counter is exact and ThreadSanitizer sees the ordering.
   @Test func semaphoreOfOneIsAMutex() throws {
+    let each = syncScaled(2_000)
     let total = try onScheduler(threads: 3) { () -> Int in
       let s = Semaphore(1)
       let box = UnsafeBox(0)
-      let fs = (0..<16).map { _ in spawn { for _ in 0..<2_000 { s.acquire { box.value += 1 } } } }
+      let fs = (0..<16).map { _ in spawn { for _ in 0..<each { s.acquire { box.value += 1 } } } }
       for f in fs { try f.wait() }
       return s.acquire { box.value }
     }
-    #expect(total == 32_000)
+    #expect(total == 16 * each)
   }
 
   /// Plain threads and fibers share a semaphore.

@@ -7,7 +7,7 @@ import Testing
 
 /// A value behind a pthread mutex (NSLock): ThreadSanitizer sees its synchronisation, which
 /// it does not for Synchronization.Mutex (its lock lives in the uninstrumented runtime).
-final class Locked<T>: @unchecked Sendable {
+final class MutexBox<T>: @unchecked Sendable {
   // SAFETY: `value` is only touched under `lock`.
   private let lock = NSLock()
   private var value: T
@@ -20,15 +20,15 @@ final class Locked<T>: @unchecked Sendable {
 }
 
 /// Lines recorded in order, instead of printing (the manual's examples print).
-final class Recorder: Sendable {
-  private let lines = Locked<[String]>([])
+final class LineRecorder: Sendable {
+  private let lines = MutexBox<[String]>([])
   func record(_ s: String) { lines.withLock { $0.append(s) } }
   var all: [String] { lines.withLock { $0 } }
 }
 
 /// Counts how many are "inside" at once and remembers the most seen.
 final class OccupancyMeter: Sendable {
-  private let state = Locked<(now: Int, max: Int, total: Int)>((0, 0, 0))
+  private let state = MutexBox<(now: Int, max: Int, total: Int)>((0, 0, 0))
   func enter() { state.withLock { $0.now += 1; $0.max = Swift.max($0.max, $0.now); $0.total += 1 } }
   func leave() { state.withLock { $0.now -= 1 } }
   var maximum: Int { state.withLock { $0.max } }
@@ -92,3 +92,13 @@ let isDebugBuild = true
 #else
 let isDebugBuild = false
 #endif
+
+/// Multiplies the sizes of the Sync race tests (`WEFT_STRESS_SCALE=10` for a long run, `0.1`
+/// for a quick one; default 1).
+let syncStressScale: Double = {
+  if let s = ProcessInfo.processInfo.environment["WEFT_STRESS_SCALE"], let v = Double(s), v > 0 { return v }
+  return 1
+}()
+
+/// `n` scaled by `WEFT_STRESS_SCALE`, at least 1.
+func syncScaled(_ n: Int) -> Int { max(1, Int(Double(n) * syncStressScale)) }

@@ -71,7 +71,7 @@ final class SemaphoreLock: AbstractLock {
   @Test func waitFirstJumpsTheQueue() throws {
     let order = try onScheduler(threads: 2) { () -> [String] in
       let c = Threads.Condition()
-      let rec = Recorder()
+      let rec = LineRecorder()
       var fs: [Fiber<Void>] = []
       for (i, name) in ["a", "b", "first"].enumerated() {
         fs.append(spawn { try c.withLock { try c.wait(first: name == "first"); rec.record(name) } })
@@ -115,7 +115,7 @@ final class SemaphoreLock: AbstractLock {
   /// Producer/consumer over a bounded buffer: two Threads.Conditions sharing one lock; every
   /// item consumed exactly once.
   @Test func producerConsumer() throws {
-    let producers = 4, consumers = 4, perProducer = 2_500, capacity = 8
+    let producers = 4, consumers = 4, perProducer = syncScaled(2_500), capacity = 8
     let seen = try onScheduler(threads: 3) { () -> [Int] in
       let l = ReentrantLock()
       let notFull = Threads.Condition(lock: l)
@@ -158,7 +158,7 @@ final class SemaphoreLock: AbstractLock {
 
   /// notify racing wait across workers (ping-pong on a turn counter): no lost wake-up.
   @Test func notifyRacingWaitAcrossWorkers() throws {
-    let rounds = 10_000
+    let rounds = syncScaled(10_000)
     let final = try onScheduler(threads: 2) { () -> Int in
       let c = Threads.Condition()
       let turn = UnsafeBox(0)

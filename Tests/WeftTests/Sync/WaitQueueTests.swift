@@ -72,7 +72,7 @@ import Testing
     let (notified, timedOut) = try onScheduler(threads: 3) { () -> (Int, Int) in
       let q = WaitQueue()
       let notified = AtomicCounter(), timedOut = AtomicCounter()
-      let rounds = 2_000
+      let rounds = syncScaled(2_000)
       let waiter = spawn {
         let me = AnyFiber.currentContext
         for i in 0..<rounds {
@@ -95,6 +95,6 @@ import Testing
       #expect(notified.count + timedOut.count == rounds)
       return (notified.count, timedOut.count)
     }
-    #expect(notified + timedOut == 2_000)
+    #expect(notified + timedOut == syncScaled(2_000))
   }
 }
