@@ -52,9 +52,13 @@ extension Threads {
 
     // MARK: AbstractLock (forwarded to the lock)
 
+    /// Julia's `lock(l)`: takes the underlying lock.
     public func lock() { underlyingLock.lock() }
+    /// Julia's `unlock(l)`: releases the underlying lock.
     public func unlock() { underlyingLock.unlock() }
+    /// Julia's `trylock(l)`: takes the underlying lock if that needs no waiting.
     public func tryLock() -> Bool { underlyingLock.tryLock() }
+    /// Julia's `islocked(l)`: whether anyone holds the underlying lock.
     public var isLocked: Bool { underlyingLock.isLocked }
 
     // MARK: Waiting
