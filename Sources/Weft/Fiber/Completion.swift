@@ -16,6 +16,8 @@
 // - I2: only a migratable waiter and a migratable child of the same pool with the default
 //   stack size qualify, so running together on one stack never breaks stickiness or a
 //   requested stack size.
+// - I4: only a fiber that has never started qualifies (the deque also holds fibers that were
+//   woken after parking; those must resume on their own stack).
 // - I3: inline runs nest (a child run inline may itself run a child inline), so one runs only
 //   while at least half of the waiter's stack is free: a chain of spawn-then-fetch thousands
 //   deep falls back to separate stacks instead of overflowing one.
@@ -35,7 +37,7 @@ extension AnyFiber {
     completionLock.lock()
     if let failure {
       outcome.pointee.error = failure
-      flags.fetchAddFull(FiberFlags.failed)
+      flags.fetchOrFull(FiberFlags.failed)
     }
     // Release (CAS): publishes the result (C1). A late wake may have left `notified`.
     while true {
@@ -69,7 +71,8 @@ extension AnyFiber {
   /// ran (and is now done).
   private func runInlineIfPossible() -> Bool {
     guard let p = ThreadLocal.fiber, stackSize == 0, !sticky,
-          state.loadRelaxed() == FiberState.runnable else { return false }
+          state.loadRelaxed() == FiberState.runnable,
+          flags.loadRelaxed() & FiberFlags.started == 0 else { return false }
     unowned(unsafe) let waiter = Unmanaged<AnyFiber>.fromOpaque(p).takeUnretainedValue()
     guard !waiter.isThreadFiber, !waiter.sticky, let stack = waiter.stack else { return false }
     var probe: UInt8 = 0
@@ -78,10 +81,11 @@ extension AnyFiber {
     unowned(unsafe) let worker = Worker.currentUnchecked
     guard scheduler === worker.scheduler, worker.scheduler.pool(for: pool) === worker.pool,
           let bottom = worker.deque.pop() else { return false }
-    guard bottom === self else { worker.deque.push(bottom); return false }
+    // Only a fiber that never ran: the deque also holds fibers woken after they parked.
+    guard bottom === self, context == nil else { worker.deque.push(bottom); return false }
     // Taken from a run queue: this worker owns it (F1).
     state.storeRelease(FiberState.running)
-    flags.fetchAddFull(FiberFlags.started)
+    flags.fetchOrFull(FiberFlags.started)
     run.pointee.stack = waiter.stack
     run.pointee.tsanFiber = waiter.tsanFiber
     worker.current = self

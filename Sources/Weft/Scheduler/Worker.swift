@@ -277,7 +277,7 @@ final class Worker: @unchecked Sendable {
     let stack = scheduler.stacks.take(size: size, cache: &local.pointee.stackCache)
     f.stack = stack
     Context.make(f, stack: stack)
-    f.flags.fetchAddFull(FiberFlags.started)
+    f.flags.fetchOrFull(FiberFlags.started)
   }
 
   /// A fiber woken while parking: back into this worker's queues.

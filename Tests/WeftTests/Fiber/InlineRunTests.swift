@@ -98,3 +98,25 @@ extension InlineRunTests {
     }
   }
 }
+
+extension InlineRunTests {
+  /// I4: a fiber that already ran, parked, and was woken into the deque (displaced from the
+  /// run-next slot) must resume on its own stack when fetched, not run its body again.
+  @Test func wokenFiberInTheDequeIsNotRunInline() throws {
+    let s = Scheduler(threads: 1)
+    defer { s.shutdown() }
+    try withWatchdog(30, scheduler: s) {
+      let result = try s.spawn { () throws -> Int in
+        let c = spawn { () throws -> Int in (try wait() as? Int ?? -100) + 1 }
+        let d = spawn { () throws -> Int in (try wait() as? Int ?? -100) + 2 }
+        yield()  // one worker: c and d run until they park in wait()
+        #expect(c.isStarted && d.isStarted && !c.isDone)
+        schedule(c, value: 10)  // c → this worker's run-next slot
+        schedule(d, value: 20)  // d → run-next, c displaced to the bottom of the deque
+        let rc = try c.fetch()  // c sits at the bottom, runnable, but already started
+        return rc * 100 + (try d.fetch())
+      }.fetch()
+      #expect(result == 11 * 100 + 22)
+    }
+  }
+}
