@@ -70,18 +70,20 @@ extension AnyFiber {
   /// I1, I2: runs this fiber's body on the calling fiber's stack if it qualifies; true if it
   /// ran (and is now done).
   private func runInlineIfPossible() -> Bool {
-    guard let p = ThreadLocal.fiber, stackSize == 0, !sticky,
-          state.loadRelaxed() == FiberState.runnable,
-          flags.loadRelaxed() & FiberFlags.started == 0 else { return false }
+    // Until it is popped below, this fiber may be running elsewhere: read only its immutable
+    // and atomic fields here.
+    guard stackSize == 0, state.loadAcquire() == FiberState.runnable,
+          flags.loadAcquire() & FiberFlags.started == 0,
+          let p = ThreadLocal.fiber, ThreadLocal.worker != nil else { return false }
     unowned(unsafe) let waiter = Unmanaged<AnyFiber>.fromOpaque(p).takeUnretainedValue()
-    guard !waiter.isThreadFiber, !waiter.sticky, let stack = waiter.stack else { return false }
+    guard !waiter.sticky, let stack = waiter.stack else { return false }
     var probe: UInt8 = 0
     let sp = withUnsafeMutablePointer(to: &probe) { UInt(bitPattern: $0) }
     guard sp > UInt(bitPattern: stack.lowestUsable) + UInt(stack.usable / 2) else { return false }  // I3
     unowned(unsafe) let worker = Worker.currentUnchecked
-    guard scheduler === worker.scheduler, worker.scheduler.pool(for: pool) === worker.pool,
-          let bottom = worker.deque.pop() else { return false }
-    // Only a fiber that never ran: the deque also holds fibers woken after they parked.
+    guard let bottom = worker.deque.pop() else { return false }
+    // Popped from this worker's deque, it is ours (F1), and a deque holds only migratable
+    // fibers of this worker's scheduler and pool (I2). Only one that never ran qualifies (I4).
     guard bottom === self, context == nil else { worker.deque.push(bottom); return false }
     // Taken from a run queue: this worker owns it (F1).
     state.storeRelease(FiberState.running)
