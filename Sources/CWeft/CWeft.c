@@ -45,9 +45,12 @@ uint64_t weft_now_ns(void) {
   return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static _Thread_local void *tls_worker;
-static _Thread_local void *tls_fiber;
-static _Thread_local const weft_stack_info *tls_stack;
+// initial-exec: these slots are read on every switch; the default (general-dynamic) model
+// would call __tls_get_addr each time. Weft is linked into executables or loaded at start.
+#define WEFT_TLS static _Thread_local __attribute__((tls_model("initial-exec")))
+WEFT_TLS void *tls_worker;
+WEFT_TLS void *tls_fiber;
+WEFT_TLS const weft_stack_info *tls_stack;
 
 void *weft_tls_worker(void) { return tls_worker; }
 void weft_set_tls_worker(void *w) { tls_worker = w; }

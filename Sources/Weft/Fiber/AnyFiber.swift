@@ -10,81 +10,195 @@ import Glibc
 /// same primitives: it parks by sleeping on a futex instead of switching stacks.
 public class AnyFiber: @unchecked Sendable {
   // SAFETY (for @unchecked Sendable): the atomic words are accessed only atomically; the
-  // other mutable fields are owned as documented beside each one, and ownership passes
+  // other mutable fields are owned as documented in `FiberCore`, and ownership passes
   // between threads only through the release/acquire of `state` or of a run queue.
 
-  /// words[0]: run state (FiberState, F1–F4); [1]: completion lock; [2], [3]: Swift
-  /// exclusivity state (S2); [4]: flags (FiberFlags).
-  let words = AtomicBlock(count: 5)
-  @inline(__always) var state: AtomicWord { words[0] }
-  @inline(__always) var completionLock: FutexLock { FutexLock(words[1]) }
-  @inline(__always) var exclusivityState: UnsafeMutablePointer<CChar> {
-    UnsafeMutableRawPointer(words.raw(2)).assumingMemoryBound(to: CChar.self)
-  }
-  @inline(__always) var flags: AtomicWord { words[4] }
+  /// Every mutable field, in one allocation laid out by `FiberCore`.
+  let core: UnsafeMutableRawPointer
 
   /// A number unique in this process, for messages and dumps.
   public let id: UInt64
   /// True for the fiber object that stands for a non-worker OS thread.
   public let isThreadFiber: Bool
-
-  // Owned by the worker that runs the fiber or has just switched it out:
-  var context: UnsafeMutableRawPointer?
-  var stack: FiberStack?
-  var tsanFiber: UnsafeMutableRawPointer?
   /// Requested usable stack bytes; 0 means the scheduler's default.
   let stackSize: Int
 
-  // Placement, fixed once the fiber is first scheduled (the sticky bit can only turn on,
-  // by the fiber itself, while it runs).
-  /// Sticky fibers (Julia's `@async`) run only on `home`; migratable ones on any worker of `pool`.
-  public internal(set) var sticky: Bool
-  var home: Worker?
-  var pool: ThreadPool
-  var scheduler: Scheduler?
+  @inline(__always) func word(_ i: Int) -> AtomicWord { AtomicWord(core.assumingMemoryBound(to: UInt.self) + i) }
+  @inline(__always) var state: AtomicWord { word(FiberCore.Word.state) }
+  @inline(__always) var completionLock: FutexLock { FutexLock(word(FiberCore.Word.lock)) }
+  @inline(__always) var flags: AtomicWord { word(FiberCore.Word.flags) }
+  @inline(__always) var exclusivityState: UnsafeMutablePointer<CChar> {
+    (core + FiberCore.Word.exclusivity * 8).assumingMemoryBound(to: CChar.self)
+  }
+  @inline(__always) var run: UnsafeMutablePointer<FiberCore.Run> {
+    (core + FiberCore.runOffset).assumingMemoryBound(to: FiberCore.Run.self)
+  }
+  @inline(__always) var placement: UnsafeMutablePointer<FiberCore.Placement> {
+    (core + FiberCore.placementOffset).assumingMemoryBound(to: FiberCore.Placement.self)
+  }
+  @inline(__always) var links: UnsafeMutablePointer<FiberCore.Links> {
+    (core + FiberCore.linksOffset).assumingMemoryBound(to: FiberCore.Links.self)
+  }
+  @inline(__always) var wakePayload: UnsafeMutablePointer<FiberCore.Wake> {
+    (core + FiberCore.wakeOffset).assumingMemoryBound(to: FiberCore.Wake.self)
+  }
+  @inline(__always) var completion: UnsafeMutablePointer<FiberCore.Completion> {
+    (core + FiberCore.completionOffset).assumingMemoryBound(to: FiberCore.Completion.self)
+  }
+  @inline(__always) var outcome: UnsafeMutablePointer<FiberCore.Outcome> {
+    (core + FiberCore.outcomeOffset).assumingMemoryBound(to: FiberCore.Outcome.self)
+  }
 
+  // Owned by the worker that runs the fiber or has just switched it out:
+  var context: UnsafeMutableRawPointer? {
+    @inline(__always) get { run.pointee.context }
+    @inline(__always) set { run.pointee.context = newValue }
+  }
+  var stack: FiberStack? {
+    @inline(__always) get { run.pointee.stack }
+    @inline(__always) set { run.pointee.stack = newValue }
+  }
+  var tsanFiber: UnsafeMutableRawPointer? {
+    get { run.pointee.tsanFiber }
+    set { run.pointee.tsanFiber = newValue }
+  }
+
+  /// Sticky fibers (Julia's `@async`) run only on their home worker; migratable ones on any
+  /// worker of their pool. Fixed when first scheduled; it can later only turn on (Julia #41334).
+  public internal(set) var sticky: Bool {
+    @inline(__always) get { placement.pointee.sticky }
+    set { placement.pointee.sticky = newValue }
+  }
+  var home: Worker? {
+    @inline(__always) get { placement.pointee.home }
+    set { placement.pointee.home = newValue }
+  }
+  var pool: ThreadPool {
+    @inline(__always) get { placement.pointee.pool }
+    set { placement.pointee.pool = newValue }
+  }
+  var scheduler: Scheduler? {
+    @inline(__always) get { placement.pointee.scheduler }
+    set { placement.pointee.scheduler = newValue }
+  }
   /// Link for a worker's sticky inbox (a retained `Unmanaged` pointer, or 0).
-  var inboxNext: UInt = 0
+  var inboxNext: UInt {
+    @inline(__always) get { links.pointee.inboxNext }
+    @inline(__always) set { links.pointee.inboxNext = newValue }
+  }
   /// Link for waiter lists (guarded by the list owner's lock).
-  var waitNext: AnyFiber?
-  /// What the thing the fiber waits on is, for the state dump (written by the fiber itself).
-  var waitingOn: StaticString = ""
-
-  // Wake payload: written by the waker before its wake, read by the fiber after it resumes.
-  var wakeValue: (any Sendable)?
-  var wakeError: (any Error)?
-
-  // Completion (guarded by `completionLock` until `done` is published).
-  var completionWaiters = WaiterList()
-  var completionHooks: [@Sendable (AnyFiber) -> Void] = []
+  var waitNext: AnyFiber? {
+    @inline(__always) get { links.pointee.waitNext }
+    @inline(__always) set { links.pointee.waitNext = newValue }
+  }
+  /// What the fiber waits on, for the state dump: written by the fiber itself, read by
+  /// dumps on any thread (an atomic word holding the literal's NUL-terminated bytes). Set
+  /// it; read it back with `waitingOnDescription` (the getter exists only for `=`).
+  var waitingOn: StaticString {
+    get { "" }
+    set {
+      word(FiberCore.Word.waitingOn).storeRelease(newValue.utf8CodeUnitCount == 0 ? 0 : UInt(bitPattern: newValue.utf8Start))
+    }
+  }
+  /// `waitingOn` as text (empty when not waiting), for dumps.
+  public var waitingOnDescription: String {
+    let raw = word(FiberCore.Word.waitingOn).loadAcquire()
+    guard raw != 0, let p = UnsafePointer<CChar>(bitPattern: raw) else { return "" }
+    return String(cString: p)
+  }
+  /// Wake payload: written by the waker before its wake, read by the fiber after it resumes.
+  var wakeValue: (any Sendable)? {
+    get { wakePayload.pointee.value }
+    set { wakePayload.pointee.value = newValue }
+  }
+  var wakeError: (any Error)? {
+    @inline(__always) get { wakePayload.pointee.error }
+    set { wakePayload.pointee.error = newValue }
+  }
   /// The error the body threw, if it failed.
-  public internal(set) var error: (any Error)?
-
+  public internal(set) var error: (any Error)? {
+    get { outcome.pointee.error }
+    set { outcome.pointee.error = newValue }
+  }
   /// Julia's task-local storage: a dictionary that belongs to this fiber only. Read and
   /// write it only from the fiber itself (`Fiber.current.localStorage`).
-  public var localStorage: [AnyHashable: Any] = [:]
+  public var localStorage: [AnyHashable: Any] {
+    get { coldIfAllocated?.localStorage ?? [:] }
+    set { cold.localStorage = newValue }
+  }
   /// Innermost-last stack of `sync` scopes this fiber has open.
-  var syncScopes: [SyncScope] = []
+  var syncScopes: [SyncScope] {
+    get { coldIfAllocated?.syncScopes ?? [] }
+    set { cold.syncScopes = newValue }
+  }
+  /// The innermost open `sync` scope, if any (cheap when there is none).
+  @inline(__always) var innermostSyncScope: SyncScope? { coldIfAllocated?.syncScopes.last }
 
-  init(sticky: Bool, stackSize: Int, pool: ThreadPool, isThreadFiber: Bool = false) {
+  @inline(__always) private var coldWord: AtomicWord { word(FiberCore.Word.cold) }
+  /// The cold state if allocated. Acquire: pairs with the publishing CAS in `cold`.
+  @inline(__always) var coldIfAllocated: FiberCold? {
+    let raw = coldWord.loadAcquire()
+    guard raw != 0 else { return nil }
+    return Unmanaged<FiberCold>.fromOpaque(UnsafeRawPointer(bitPattern: raw).unsafelyUnwrapped).takeUnretainedValue()
+  }
+  /// The cold state, allocated on first use; a full CAS publishes it once (the loser frees its copy).
+  var cold: FiberCold {
+    if let c = coldIfAllocated { return c }
+    let fresh = Unmanaged.passRetained(FiberCold())
+    let raw = UInt(bitPattern: fresh.toOpaque())
+    if coldWord.compareExchangeFull(0, raw) { return fresh.takeUnretainedValue() }
+    fresh.release()
+    return coldIfAllocated.unsafelyUnwrapped
+  }
+
+  init(sticky: Bool, stackSize: Int, pool: ThreadPool, isThreadFiber: Bool = false,
+       body: (@Sendable (UnsafeMutableRawPointer) throws -> Void)? = nil, resultLayout: ResultLayout = .none) {
     self.id = UInt64(AnyFiber.nextID.fetchAddRelaxed(1) &+ 1)
-    self.sticky = sticky
     self.stackSize = stackSize
-    self.pool = pool
     self.isThreadFiber = isThreadFiber
+    core = FiberCore.allocate(sticky: sticky, pool: pool, body: body, resultLayout: resultLayout)
     if isThreadFiber {
       state.storeRelaxed(FiberState.running)
       flags.storeRelaxed(FiberFlags.started)
     }
   }
 
-  deinit { words.deallocate() }
+  deinit {
+    if flags.loadRelaxed() & FiberFlags.hasResult != 0, let destroy = outcome.pointee.resultLayout.destroy {
+      destroy(resultSlot)
+    }
+    outcome.pointee.resultHeap?.deallocate()
+    if let raw = UnsafeRawPointer(bitPattern: coldWord.loadAcquire()) { Unmanaged<FiberCold>.fromOpaque(raw).release() }
+    FiberCore.deallocate(core)
+  }
 
   private static let idBlock = AtomicBlock(count: 1)
   static var nextID: AtomicWord { idBlock[0] }
 
-  /// Runs the body; returns the error it threw. Overridden by `Fiber<Result>`.
-  func invoke() -> (any Error)? { nil }
+  /// Where the typed result lives (valid to read once done and not failed: Completion C1).
+  @usableFromInline var resultSlot: UnsafeMutableRawPointer {
+    if outcome.pointee.resultLayout.fitsInline {
+      return UnsafeMutableRawPointer(outcome) + MemoryLayout<FiberCore.Outcome>.offset(of: \.resultInline)!
+    }
+    if let heap = outcome.pointee.resultHeap { return heap }
+    let layout = outcome.pointee.resultLayout
+    let heap = UnsafeMutableRawPointer.allocate(byteCount: max(layout.size, 1), alignment: layout.alignment)
+    outcome.pointee.resultHeap = heap
+    return heap
+  }
+
+  /// Runs the body once, storing its result; returns the error it threw.
+  func invoke() -> (any Error)? {
+    guard let body = outcome.pointee.body else { return nil }
+    outcome.pointee.body = nil
+    do {
+      try body(resultSlot)
+      flags.fetchOrFull(FiberFlags.hasResult)
+      return nil
+    } catch {
+      return error
+    }
+  }
 
   // MARK: Public state
 

@@ -41,4 +41,6 @@ enum FiberState {
 enum FiberFlags {
   static let started: UInt = 1
   static let failed: UInt = 2
+  /// The result slot holds a value to destroy with the fiber.
+  static let hasResult: UInt = 4
 }

@@ -13,6 +13,11 @@ import Glibc
 public final class Scheduler: @unchecked Sendable {
   // SAFETY: all stored properties are immutable after init except the atomic `flags`.
   let pools: [Pool]
+  // SAFETY (unowned(unsafe)): `pools` holds both for the scheduler's lifetime; not counting
+  // references keeps the spawn path off the shared objects' reference counts.
+  unowned(unsafe) let defaultPool: Pool
+  unowned(unsafe) let interactivePool: Pool
+  let hasInteractive: Bool
   /// Every worker, interactive ones first (written once in init, before any thread starts).
   private(set) var workers: [Worker] = []
   let timers = Timers()
@@ -61,6 +66,9 @@ public final class Scheduler: @unchecked Sendable {
     let defaultPool = Pool(kind: .default, workerCount: threads)
     let interactivePool = Pool(kind: .interactive, workerCount: interactiveThreads)
     pools = [defaultPool, interactivePool]
+    self.defaultPool = defaultPool
+    self.interactivePool = interactivePool
+    hasInteractive = interactiveThreads > 0
     var all: [Worker] = []
     var inter: [Worker] = []
     for i in 0..<interactiveThreads {
@@ -111,24 +119,26 @@ public final class Scheduler: @unchecked Sendable {
   /// The pool fibers asking for `kind` run in (Julia: an empty interactive pool means default).
   @inline(__always)
   func pool(for kind: ThreadPool) -> Pool {
-    let p = pools[kind.rawValue]
-    return p.workers.isEmpty ? pools[0] : p
+    kind == .interactive && hasInteractive ? interactivePool : defaultPool
   }
 
   /// The scheduler of the calling fiber, or the shared one.
+  @usableFromInline
   static var current: Scheduler { Worker.current?.scheduler ?? .shared }
 
   // MARK: Placing fibers
 
   /// Makes a created fiber runnable for the first time (Julia's `schedule` of a new task).
+  @usableFromInline
   func submit(_ f: AnyFiber) {
     let seen = f.state.fetchCompareExchangeFull(FiberState.created, FiberState.runnable)
     precondition(seen == FiberState.created,
       "Weft misuse: schedule(_:) of fiber \(f.id), which was already started (it is \(FiberState.name(seen)))")
     f.scheduler = self
-    let here = Worker.current.flatMap { $0.scheduler === self ? $0 : nil }
+    unowned(unsafe) var here = Worker.current
+    if let w = here, w.scheduler !== self { here = nil }
     if f.sticky {
-      let home: Worker
+      unowned(unsafe) let home: Worker
       if let here {
         home = here
         // Julia #41334: a migratable fiber that schedules a sticky one becomes sticky too,
@@ -143,7 +153,7 @@ public final class Scheduler: @unchecked Sendable {
       if home !== here { home.pool.unparkForInbox(home) }
       return
     }
-    let p = pool(for: f.pool)
+    unowned(unsafe) let p = pool(for: f.pool)
     if let here, here.pool === p {
       here.deque.push(f)
     } else {
@@ -156,14 +166,14 @@ public final class Scheduler: @unchecked Sendable {
   /// worker's inbox; migratable ones to the waking worker's run-next slot (a direct hand-off)
   /// or, from outside the pool, to its injector.
   static func enqueueWoken(_ f: AnyFiber) {
-    let here = Worker.current
+    unowned(unsafe) let here = Worker.current
     if f.sticky {
-      let home = f.home.unsafelyUnwrapped
+      unowned(unsafe) let home = f.home.unsafelyUnwrapped
       home.inbox.push(f)
       if home !== here { home.pool.unparkForInbox(home) }
       return
     }
-    let p = f.scheduler.unsafelyUnwrapped.pool(for: f.pool)
+    unowned(unsafe) let p = f.scheduler.unsafelyUnwrapped.pool(for: f.pool)
     if let here, here.pool === p {
       here.pushRunNext(f)
       return
@@ -187,10 +197,13 @@ public final class Scheduler: @unchecked Sendable {
     pthread_attr_init(&attr)
     pthread_attr_setstacksize(&attr, 8 * 1024 * 1024)
     var t = pthread_t()
+    // The thread keeps its worker and its scheduler alive until it exits (see AnyFiber.scheduler).
     let box = Unmanaged.passRetained(w).toOpaque()
+    _ = Unmanaged.passRetained(w.scheduler)
     let rc = pthread_create(&t, &attr, { arg in
       let w = Unmanaged<Worker>.fromOpaque(arg!).takeRetainedValue()
       w.run()
+      Unmanaged.passUnretained(w.scheduler).release()
       return nil
     }, box)
     pthread_attr_destroy(&attr)

@@ -9,7 +9,7 @@ import Glibc
 /// | deque                 | owner push/pop, thieves  | (see WorkStealingDeque)     |
 /// | runNext (atomic)      | owner, thieves (CAS)     | owner, thieves              |
 /// | inbox                 | any thread push, owner   | (see StickyInbox)           |
-/// | yielded, streak, tick | owner                    | owner                       |
+/// | local (yielded, streak, tick, …) | owner                    | owner                       |
 /// | current, pending      | owner thread (loop and the fiber it runs) | owner, dumps (racy) |
 /// | loopContext           | the fiber running here (S1) | the same fiber            |
 final class Worker: @unchecked Sendable {
@@ -26,19 +26,42 @@ final class Worker: @unchecked Sendable {
   private let words = AtomicBlock(count: 2)  // 0: runNext (retained Unmanaged or 0), 1: status for dumps
   private var runNext: AtomicWord { words[0] }
   var status: AtomicWord { words[1] }
-  var yielded = LocalQueue()
-  var runNextStreak = 0
-  var tick: UInt = 0
-  var isSearching = false
-  var current: AnyFiber?
-  var pending: PendingAction = .none
-  var loopContext: UnsafeMutableRawPointer?
-  var tsanFiber: UnsafeMutableRawPointer?
-  var stackCache: [FiberStack] = []
-  var thread: pthread_t?
-  var randomState: UInt64
-  /// Fibers run by this worker (for dumps and stress statistics; owner writes, others read racy).
-  private(set) var switches: UInt64 = 0
+  /// The owner's mutable state, behind a pointer so that its accesses skip Swift's dynamic
+  /// exclusivity checks (see FiberCore).
+  private let local: UnsafeMutablePointer<Local>
+
+  struct Local {
+    var yielded = LocalQueue()
+    var runNextStreak = 0
+    var tick: UInt = 0
+    var isSearching = false
+    var current: AnyFiber? = nil
+    var pending: PendingAction = .none
+    var loopContext: UnsafeMutableRawPointer? = nil
+    var tsanFiber: UnsafeMutableRawPointer? = nil
+    var stackCache: [FiberStack] = []
+    var randomState: UInt64
+    var switches: UInt64 = 0
+  }
+
+  var current: AnyFiber? {
+    @inline(__always) get { local.pointee.current }
+    @inline(__always) set { local.pointee.current = newValue }
+  }
+  var pending: PendingAction {
+    @inline(__always) get { local.pointee.pending }
+    @inline(__always) set { local.pointee.pending = newValue }
+  }
+  var loopContext: UnsafeMutableRawPointer? {
+    @inline(__always) get { local.pointee.loopContext }
+    @inline(__always) set { local.pointee.loopContext = newValue }
+  }
+  var tsanFiber: UnsafeMutableRawPointer? {
+    @inline(__always) get { local.pointee.tsanFiber }
+    set { local.pointee.tsanFiber = newValue }
+  }
+  /// Fibers switched into by this worker (owner writes; dumps read racily).
+  var switches: UInt64 { local.pointee.switches }
 
   enum PendingAction { case none, park, yield, finish }
   enum Status: UInt { case starting = 0, running = 1, searching = 2, parked = 3, stopped = 4 }
@@ -51,12 +74,15 @@ final class Worker: @unchecked Sendable {
     self.poolIndex = poolIndex
     self.pool = pool
     self.scheduler = scheduler
-    self.randomState = UInt64(index &+ 1) &* 0x9E37_79B9_7F4A_7C15
+    local = .allocate(capacity: 1)
+    local.initialize(to: Local(randomState: UInt64(index &+ 1) &* 0x9E37_79B9_7F4A_7C15))
   }
 
   deinit {
     if let f = takeRunNext() { _ = f }
     words.deallocate()
+    local.deinitialize(count: 1)
+    local.deallocate()
   }
 
   /// The worker running on this thread, if any.
@@ -104,18 +130,18 @@ final class Worker: @unchecked Sendable {
 
   /// Local work first, then the pool's shared queues. Owner only.
   func findLocalWork() -> AnyFiber? {
-    tick &+= 1
-    if tick % Worker.fairnessInterval == 0 {
+    local.pointee.tick &+= 1
+    if local.pointee.tick % Worker.fairnessInterval == 0 {
       // Go's fairness rule: now and then look at the shared queues first.
       scheduler.timers.fireDue()
-      if let f = inbox.pop() ?? pool.injector.pop() { runNextStreak = 0; return f }
+      if let f = inbox.pop() ?? pool.injector.pop() { local.pointee.runNextStreak = 0; return f }
     }
     if let f = takeRunNext() {
-      if runNextStreak < Worker.runNextCap { runNextStreak += 1; return f }
-      yielded.append(f)  // two fibers handing off to each other must let the rest run
+      if local.pointee.runNextStreak < Worker.runNextCap { local.pointee.runNextStreak += 1; return f }
+      local.pointee.yielded.append(f)  // two fibers handing off to each other must let the rest run
     }
-    runNextStreak = 0
-    if let f = deque.pop() ?? inbox.pop() ?? yielded.popFirst() ?? pool.injector.pop() { return f }
+    local.pointee.runNextStreak = 0
+    if let f = deque.pop() ?? inbox.pop() ?? local.pointee.yielded.popFirst() ?? pool.injector.pop() { return f }
     if scheduler.timers.fireDue() > 0, let f = takeRunNext() ?? inbox.pop() ?? deque.pop() ?? pool.injector.pop() {
       return f
     }
@@ -127,8 +153,8 @@ final class Worker: @unchecked Sendable {
     let workers = pool.workers
     let n = workers.count
     if n > 1 {
-      randomState ^= randomState << 13; randomState ^= randomState >> 7; randomState ^= randomState << 17
-      let start = Int(randomState % UInt64(n))
+      local.pointee.randomState ^= local.pointee.randomState << 13; local.pointee.randomState ^= local.pointee.randomState >> 7; local.pointee.randomState ^= local.pointee.randomState << 17
+      let start = Int(local.pointee.randomState % UInt64(n))
       for round in 0..<2 {
         for k in 0..<n {
           let victim = workers[(start + k) % n]
@@ -165,13 +191,13 @@ final class Worker: @unchecked Sendable {
       parkIdle()
     }
     status.storeRelease(Status.stopped.rawValue)
-    scheduler.stacks.giveCached(&stackCache)
+    scheduler.stacks.giveCached(&local.pointee.stackCache)
     ThreadLocal.setWorker(nil)
   }
 
   private func searchForWork() -> AnyFiber? {
-    if !isSearching { isSearching = pool.idle.transitionToSearching() }
-    guard isSearching else { return nil }
+    if !local.pointee.isSearching { local.pointee.isSearching = pool.idle.transitionToSearching() }
+    guard local.pointee.isSearching else { return nil }
     status.storeRelease(Status.searching.rawValue)
     let f = steal()
     if f != nil { endSearching() }
@@ -179,8 +205,8 @@ final class Worker: @unchecked Sendable {
   }
 
   private func endSearching() {
-    guard isSearching else { return }
-    isSearching = false
+    guard local.pointee.isSearching else { return }
+    local.pointee.isSearching = false
     status.storeRelease(Status.running.rawValue)
     // W2: the last searcher to find work wakes another to keep looking.
     if pool.idle.transitionFromSearching() { pool.notifyWork() }
@@ -188,8 +214,8 @@ final class Worker: @unchecked Sendable {
 
   @inline(never)
   private func parkIdle() {
-    pool.idle.transitionToParked(poolIndex, searching: isSearching)
-    isSearching = false
+    pool.idle.transitionToParked(poolIndex, searching: local.pointee.isSearching)
+    local.pointee.isSearching = false
     fenceFull()  // W1: pairs with the producer's fence in Pool.notifyWork
     if !workVisible() {
       status.storeRelease(Status.parked.rawValue)
@@ -198,21 +224,24 @@ final class Worker: @unchecked Sendable {
       parker.park(timeoutNanoseconds: timeout)
       scheduler.timers.releaseSleeper(self)
     }
-    isSearching = pool.idle.transitionFromParked(poolIndex)
-    status.storeRelease(isSearching ? Status.searching.rawValue : Status.running.rawValue)
+    local.pointee.isSearching = pool.idle.transitionFromParked(poolIndex)
+    status.storeRelease(local.pointee.isSearching ? Status.searching.rawValue : Status.running.rawValue)
     scheduler.timers.fireDue()
   }
 
   /// Switches into `f` and, once it has switched out, does what it asked for (F2).
-  private func runFiber(_ f: AnyFiber) {
-    if isSearching { endSearching() }
-    f.state.storeRelease(FiberState.running)  // F1: this worker owns f now
-    if f.context == nil { start(f) }
-    current = f
-    switches &+= 1
-    ThreadLocal.setFiber(Unmanaged.passUnretained(f).toOpaque())
-    Context.setCurrentStack(f.stack)
-    Context.switchIn(f, on: self)
+  private func runFiber(_ next: AnyFiber) {
+    if local.pointee.isSearching { endSearching() }
+    next.state.storeRelease(FiberState.running)  // F1: this worker owns it now
+    if next.context == nil { start(next) }
+    current = next
+    local.pointee.switches &+= 1
+    ThreadLocal.setFiber(Unmanaged.passUnretained(next).toOpaque())
+    Context.setCurrentStack(next.stack)
+    let saved = Context.switchIn(next, on: self)
+    // The fiber that switched out: `f`, or a fiber it was running inline (Completion I1).
+    let f = current.unsafelyUnwrapped
+    f.context = saved  // S1
     Context.setCurrentStack(nil)
     ThreadLocal.setFiber(nil)
     current = nil
@@ -233,9 +262,9 @@ final class Worker: @unchecked Sendable {
     case .finish:
       // A chain of completions (child wakes parent, parent finishes, …) always ends; only
       // fibers that hand off and park can ping-pong forever, so only they count (runNextCap).
-      runNextStreak = 0
+      local.pointee.runNextStreak = 0
       Context.destroyTSanFiber(f)
-      if let s = f.stack { scheduler.stacks.give(s, cache: &stackCache) }
+      if let s = f.stack { scheduler.stacks.give(s, cache: &local.pointee.stackCache) }
       f.stack = nil
       f.context = nil
     case .none:
@@ -245,10 +274,10 @@ final class Worker: @unchecked Sendable {
 
   private func start(_ f: AnyFiber) {
     let size = f.stackSize > 0 ? f.stackSize : scheduler.defaultStackSize
-    let stack = scheduler.stacks.take(size: size, cache: &stackCache)
+    let stack = scheduler.stacks.take(size: size, cache: &local.pointee.stackCache)
     f.stack = stack
     Context.make(f, stack: stack)
-    f.flags.fetchAddFull(FiberFlags.started)
+    f.flags.fetchOrFull(FiberFlags.started)
   }
 
   /// A fiber woken while parking: back into this worker's queues.
@@ -264,7 +293,7 @@ final class Worker: @unchecked Sendable {
       pool.injector.push(f)
       pool.notifyWork()
     } else {
-      yielded.append(f)
+      local.pointee.yielded.append(f)
     }
   }
 }

@@ -7,44 +7,40 @@
 ///
 /// The closure must be `@Sendable`: it runs on a worker thread, and a non-`Sendable` closure
 /// written in top-level code would be inferred main-actor isolated and trap there.
+///
+/// `Fiber` stores nothing of its own: the body and result live type-erased in `AnyFiber`,
+/// so that creating and freeing a `Fiber<Result>` needs no generic metadata at run time.
 public final class Fiber<Result>: AnyFiber, @unchecked Sendable {
-  // SAFETY: `body` is read once by the fiber itself; `result` is written by the fiber before
-  // `done` is published and read only after (Completion C1).
-  private var body: (@Sendable () throws -> Result)?
-  private var result: Result?
-
   /// Creates a fiber that will run `body` once scheduled (Julia's `Task(body)`).
   /// - Parameters:
   ///   - sticky: true (Julia's default for `Task`): pinned to the worker it is first
   ///     scheduled on. false: may run on, and move between, any worker of its pool.
   ///   - pool: the thread pool it runs in.
   ///   - stackSize: usable stack bytes (≥ 16 KiB); nil for the scheduler's default.
-  public init(sticky: Bool = true, pool: ThreadPool = .default, stackSize: Int? = nil,
-              _ body: @escaping @Sendable () throws -> Result) {
+  @inlinable
+  public convenience init(sticky: Bool = true, pool: ThreadPool = .default, stackSize: Int? = nil,
+                          _ body: @escaping @Sendable () throws -> Result) {
+    self.init(erasedBody: { slot in slot.assumingMemoryBound(to: Result.self).initialize(to: try body()) },
+              resultLayout: .of(Result.self), sticky: sticky, pool: pool, stackSize: stackSize)
+  }
+
+  @usableFromInline
+  init(erasedBody: @escaping @Sendable (UnsafeMutableRawPointer) throws -> Void, resultLayout: ResultLayout,
+       sticky: Bool, pool: ThreadPool, stackSize: Int?) {
     if let s = stackSize {
       precondition(s >= 16 * 1024, "Weft misuse: stackSize \(s) is below the 16 KiB minimum")
     }
-    self.body = body
-    super.init(sticky: sticky, stackSize: stackSize ?? 0, pool: pool)
-  }
-
-  override func invoke() -> (any Error)? {
-    let b = body.unsafelyUnwrapped
-    body = nil
-    do {
-      result = try b()
-      return nil
-    } catch {
-      return error
-    }
+    super.init(sticky: sticky, stackSize: stackSize ?? 0, pool: pool, body: erasedBody, resultLayout: resultLayout)
   }
 
   /// Julia's `fetch(t)`: waits for the fiber to finish and returns its result.
   /// - Throws: `TaskFailedError` wrapping this fiber if its body threw.
+  @inlinable
   public func fetch() throws -> Result {
     try wait()
-    // SAFETY: done and not failed, so `result` was set before `done` was published (C1).
-    return result.unsafelyUnwrapped
+    // SAFETY: done and not failed, so the body stored a `Result` in the slot before `done`
+    // was published (C1); the slot was laid out for `Result` by this class's init.
+    return resultSlot.assumingMemoryBound(to: Result.self).pointee
   }
 }
 

@@ -11,7 +11,7 @@
 ///     becomes sticky too (Julia #41334) — prefer the default.
 ///   - stackSize: usable stack bytes for this fiber; nil for the scheduler's default.
 /// - Returns: the started fiber; `fetch()` it for the result.
-@discardableResult
+@discardableResult @inlinable
 public func spawn<Result>(pool: ThreadPool = .default, sticky: Bool = false, stackSize: Int? = nil,
                           _ body: @escaping @Sendable () throws -> Result) -> Fiber<Result> {
   Scheduler.current.spawn(pool: pool, sticky: sticky, stackSize: stackSize, body)
@@ -19,7 +19,7 @@ public func spawn<Result>(pool: ThreadPool = .default, sticky: Bool = false, sta
 
 extension Scheduler {
   /// Creates and starts a fiber on this scheduler; see the free function `spawn`.
-  @discardableResult
+  @discardableResult @inlinable
   public func spawn<Result>(pool: ThreadPool = .default, sticky: Bool = false, stackSize: Int? = nil,
                             _ body: @escaping @Sendable () throws -> Result) -> Fiber<Result> {
     let f = Fiber(sticky: sticky, pool: pool, stackSize: stackSize, body)

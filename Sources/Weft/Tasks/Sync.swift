@@ -31,22 +31,23 @@ public func sync<R>(_ body: () throws -> R) throws -> R {
 }
 
 /// The fibers spawned inside one `sync` call.
+@usableFromInline
 final class SyncScope {
   var fibers: [AnyFiber] = []
 
   /// Adds `f` to the calling fiber's innermost open scope, if any.
-  @inline(__always)
+  @usableFromInline
   static func register(_ f: AnyFiber) {
     guard let p = ThreadLocal.fiber else {
       if ThreadLocal.worker == nil { registerOnThread(f) }
       return
     }
-    let me = Unmanaged<AnyFiber>.fromOpaque(p).takeUnretainedValue()
-    if let scope = me.syncScopes.last { scope.fibers.append(f) }
+    unowned(unsafe) let me = Unmanaged<AnyFiber>.fromOpaque(p).takeUnretainedValue()
+    if let scope = me.innermostSyncScope { scope.fibers.append(f) }
   }
 
   @inline(never)
   private static func registerOnThread(_ f: AnyFiber) {
-    if let scope = AnyFiber.currentContext.syncScopes.last { scope.fibers.append(f) }
+    if let scope = AnyFiber.currentContext.innermostSyncScope { scope.fibers.append(f) }
   }
 }
