@@ -21,6 +21,8 @@ final class ChannelGuts: @unchecked Sendable {
   // under the lock (table above).
   private let words = AtomicBlock(count: 2)
   private var readyWaiters = WaiterList()
+  /// The channel's user-facing lock (`Channel: AbstractLock`), made on first use.
+  private var userLockStorage: ReentrantLock?
 
   @usableFromInline init() {}
 
@@ -66,6 +68,26 @@ final class ChannelGuts: @unchecked Sendable {
     var list = readyWaiters.takeAll()
     unlock()
     while let f = list.popFirst() { f.wake() }
+  }
+
+  // MARK: The user-facing lock
+
+  /// The channel's `ReentrantLock`, created on first use (under the state lock, so that two
+  /// racing first users get the same one).
+  func userLock() -> ReentrantLock {
+    lock()
+    defer { unlock() }
+    if let l = userLockStorage { return l }
+    let l = ReentrantLock()
+    userLockStorage = l
+    return l
+  }
+
+  /// The lock if it was ever used; nil means nobody has locked the channel yet.
+  var userLockIfCreated: ReentrantLock? {
+    lock()
+    defer { unlock() }
+    return userLockStorage
   }
 
   // MARK: The core toolkit, for inlinable code

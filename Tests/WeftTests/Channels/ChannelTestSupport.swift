@@ -12,6 +12,7 @@ final class Recorder<T: Sendable>: Sendable {
 final class TestCounter: Sendable {
   private let n = Atomic<Int>(0)
   @discardableResult func increment() -> Int { n.add(1, ordering: .sequentiallyConsistent).newValue }
+  @discardableResult func decrement() -> Int { n.subtract(1, ordering: .sequentiallyConsistent).newValue }
   var value: Int { n.load(ordering: .sequentiallyConsistent) }
 }
 
