@@ -1,4 +1,3 @@
-import Synchronization
 import Testing
 @testable import Weft
 
@@ -7,7 +6,7 @@ import Testing
 
 /// Tracks how many calls run at once.
 final class Concurrency: Sendable {
-  private let state = Mutex<(now: Int, peak: Int, calls: Int)>((0, 0, 0))
+  private let state = Guarded<(now: Int, peak: Int, calls: Int)>((0, 0, 0))
   func enter() { state.withLock { $0.now += 1; $0.calls += 1; $0.peak = max($0.peak, $0.now) } }
   func leave() { state.withLock { $0.now -= 1 } }
   var now: Int { state.withLock { $0.now } }

@@ -1,9 +1,24 @@
 import Synchronization
 @testable import Weft
 
+// Test bookkeeping for the channel tests. Shared state is guarded by Weft's own FutexLock, not
+// Synchronization.Mutex: on Linux a contended Mutex hands ownership over in the kernel
+// (FUTEX_LOCK_PI), which ThreadSanitizer cannot see, so it reports false races.
+
+/// A value guarded by a FutexLock (short critical sections only; never held across a park).
+final class Guarded<Value>: @unchecked Sendable {
+  // SAFETY: `value` is only touched while `lock` is held.
+  private let lock = OwnedFutexLock()
+  private var value: Value
+  init(_ value: Value) { self.value = value }
+  func withLock<R>(_ body: (inout Value) throws -> R) rethrows -> R {
+    try lock.lock.withLock { try body(&value) }
+  }
+}
+
 /// A thread-safe list that fibers append to, for checking what happened and in what order.
 final class Recorder<T: Sendable>: Sendable {
-  private let items = Mutex<[T]>([])
+  private let items = Guarded<[T]>([])
   func append(_ x: T) { items.withLock { $0.append(x) } }
   var values: [T] { items.withLock { $0 } }
 }
@@ -21,4 +36,3 @@ struct TestError: Error, Equatable, CustomStringConvertible {
   init(_ tag: String) { self.tag = tag }
   var description: String { "TestError(\(tag))" }
 }
-
