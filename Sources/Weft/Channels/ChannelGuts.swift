@@ -2,8 +2,9 @@
 // park/wake calls of the core toolkit.
 //
 // Why two halves: `Channel<T>`'s operations are `@inlinable` so that each client specialises
-// them for its `T` (unspecialised generic code spent most of its time looking up generic
-// metadata: ~1.4 µs per ping-pong round trip, against ~0.1 µs specialised). Inlinable code can
+// them for its `T`. Unspecialised, a third to a half of the time went to generic metadata
+// lookups: weft-bench measured ping_pong 1,457 ns per round trip and chan_throughput 538 ns
+// per item; specialised, ~500 ns (mostly the fiber switches) and ~30 ns. Inlinable code can
 // only call public or `@usableFromInline` declarations, so everything it needs from the core
 // (FutexLock, AnyFiber.park/wake, WaiterList) is reached through the small out-of-line methods
 // below; the generic state (buffer, waiter cells) is in ChannelCore.swift.
