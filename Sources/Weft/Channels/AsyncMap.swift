@@ -22,7 +22,7 @@
 ///   `ArgumentError` before anything runs.
 /// - **Julia**: `asyncmap`; `ntasks = 0` (default) means up to 100 fibers, as in Julia. Julia
 ///   starts its tasks up front and feeds them through an unbuffered channel; Weft starts them
-///   as elements arrive (same maximum) and queues up to 64 elements ahead.
+///   as elements arrive (same maximum) and queues up to 1024 elements ahead.
 ///
 /// - Parameters:
 ///   - c: the input; its elements cross to other fibers, so they are `Sendable`.
