@@ -111,6 +111,7 @@ public final class Scheduler: @unchecked Sendable {
     }
     for t in threadHandles { pthread_join(t, nil) }
     threadHandles = []
+    stacks.releaseAll()
   }
 
   nonisolated(unsafe) private static var sharedStarted: Scheduler?
