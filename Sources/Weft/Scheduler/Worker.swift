@@ -115,7 +115,8 @@ final class Worker: @unchecked Sendable {
       yielded.append(f)  // two fibers handing off to each other must let the rest run
     }
     runNextStreak = 0
-    if let f = deque.pop() ?? inbox.pop() ?? yielded.popFirst() ?? pool.injector.pop() { return f }
+    // Yielded fibers last: yield() goes behind everything runnable, injected work included.
+    if let f = deque.pop() ?? inbox.pop() ?? pool.injector.pop() ?? yielded.popFirst() { return f }
     if scheduler.timers.fireDue() > 0, let f = takeRunNext() ?? inbox.pop() ?? deque.pop() ?? pool.injector.pop() {
       return f
     }
@@ -257,9 +258,11 @@ final class Worker: @unchecked Sendable {
   }
 
   /// `yield()`: behind everything runnable here; handed to idle workers when there are any.
+  /// A sticky fiber yields on its home worker, so it can wait in the local `yielded` queue too
+  /// (in the inbox it would run before injected work).
   private func requeueYielded(_ f: AnyFiber) {
     if f.sticky {
-      inbox.push(f)
+      yielded.append(f)
     } else if pool.hasIdleWorkers {
       pool.injector.push(f)
       pool.notifyWork()
