@@ -106,9 +106,15 @@ final class Worker: @unchecked Sendable {
   func findLocalWork() -> AnyFiber? {
     tick &+= 1
     if tick % Worker.fairnessInterval == 0 {
-      // Go's fairness rule: now and then look at the shared queues first.
+      // Go's fairness rule: now and then look at the shared queues first. Which of the two
+      // goes first alternates, so that a busy inbox (sticky fibers waking each other) cannot
+      // starve the injector, nor a busy injector the inbox.
       scheduler.timers.fireDue()
-      if let f = inbox.pop() ?? pool.injector.pop() { runNextStreak = 0; return f }
+      let injectorFirst = (tick / Worker.fairnessInterval) & 1 == 0
+      if let f = injectorFirst ? pool.injector.pop() ?? inbox.pop() : inbox.pop() ?? pool.injector.pop() {
+        runNextStreak = 0
+        return f
+      }
     }
     if let f = takeRunNext() {
       if runNextStreak < Worker.runNextCap { runNextStreak += 1; return f }
