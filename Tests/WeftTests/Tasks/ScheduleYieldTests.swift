@@ -69,8 +69,8 @@ import Testing
   }
 
   /// `schedule(t, error:)` of a created fiber: it fails with that error without running.
-  @Test func scheduleWithErrorFailsACreatedFiberWithoutRunningIt() throws {
-    try withWatchdog {
+  @Test func scheduleWithErrorFailsACreatedFiberWithoutRunningIt() {
+    withWatchdog {
       let ran = Counter()
       let t = Fiber { () -> Int in ran.increment(); return 1 }
       schedule(t, error: Boom(tag: 5))
