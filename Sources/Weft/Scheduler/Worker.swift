@@ -195,10 +195,12 @@ final class Worker: @unchecked Sendable {
 
   @inline(never)
   private func parkIdle() {
+    let wasSearching = isSearching
     pool.idle.transitionToParked(poolIndex, searching: isSearching)
     isSearching = false
     fenceFull()  // W1: pairs with the producer's fence in Pool.notifyWork
-    if !workVisible() {
+    let slept = !workVisible()
+    if slept {
       status.storeRelease(Status.parked.rawValue)
       scheduler.stacks.trim()  // idle time: give surplus cached stack memory back
       let timeout = scheduler.timers.claimSleeper(self)
@@ -206,6 +208,13 @@ final class Worker: @unchecked Sendable {
       scheduler.timers.releaseSleeper(self)
     }
     isSearching = pool.idle.transitionFromParked(poolIndex)
+    if !slept && wasSearching && !isSearching {
+      // W2 (Go's findRunnable): producers skipped waking anyone while this worker searched;
+      // its re-check found work, so it searches again, and taking the work (endSearching)
+      // wakes another worker for the rest. Without this, two fibers injected at once could
+      // leave one in the injector with a worker asleep.
+      isSearching = pool.idle.transitionToSearching()
+    }
     status.storeRelease(isSearching ? Status.searching.rawValue : Status.running.rawValue)
     scheduler.timers.fireDue()
   }
