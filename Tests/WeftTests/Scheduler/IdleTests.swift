@@ -19,15 +19,25 @@ import Testing
     }
   }
 
-  /// Parallel work wakes a second worker: two fibers that each wait (spinning) for the other
-  /// to start can only finish if both workers run at once.
-  @Test func parallelWorkWakesEnoughWorkers() throws {
+  /// Parallel work wakes a second worker: two fibers injected at once that each wait
+  /// (spinning) for the other to start can only finish if both workers run them. A round
+  /// starts while the workers are going idle after the previous one, so a worker is often
+  /// searching when the two arrive: producers then wake nobody (W2), and that searcher, if it
+  /// finds the work only on its re-check before parking, must wake another worker.
+  @Test func twoInjectedFibersWakeTwoWorkers() throws {
     try withScheduler(threads: 2) { s in
-      for _ in 0..<(underTSan ? 50 : 300) {
+      for _ in 0..<(underTSan ? 200 : 1000) {
         let started = Counter()
         let fromOutside = (0..<2).map { _ in s.spawn { started.increment(); started.spin { $0 >= 2 } } }
         for f in fromOutside { try f.wait() }
-        // The same from inside: the second fiber is in the spawner's deque and must be stolen.
+      }
+    }
+  }
+
+  /// The same from inside: the second fiber is in the spawner's deque and must be stolen.
+  @Test func parallelWorkWakesEnoughWorkers() throws {
+    try withScheduler(threads: 2) { s in
+      for _ in 0..<(underTSan ? 50 : 300) {
         let inner = Counter()
         try s.spawn {
           let other = spawn { inner.increment(); inner.spin { $0 >= 2 } }
