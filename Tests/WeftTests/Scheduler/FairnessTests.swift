@@ -70,8 +70,8 @@ import Testing
 
   /// A chain of fibers each spawning the next keeps the local deque non-empty forever; an
   /// injected fiber and a sticky fiber from outside still run (the 61-tick check).
-  @Test func spawnChainDoesNotStarveInjectedOrStickyWork() throws {
-    try withScheduler(threads: 1) { s in
+  @Test func spawnChainDoesNotStarveInjectedOrStickyWork() {
+    withScheduler(threads: 1) { s in
       let stop = Counter()
       let links = Counter()
       @Sendable func link() {

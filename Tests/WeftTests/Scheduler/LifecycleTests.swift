@@ -81,8 +81,8 @@ import Testing
   }
 
   /// The state dump names every worker (it is what the watchdog prints).
-  @Test func stateDumpDescribesWorkers() throws {
-    try withScheduler(threads: 2, interactiveThreads: 1) { s in
+  @Test func stateDumpDescribesWorkers() {
+    withScheduler(threads: 2, interactiveThreads: 1) { s in
       let dump = s.stateDump()
       #expect(dump.contains("3 workers"))
       #expect(dump.contains("pool default: 2 workers") && dump.contains("pool interactive: 1 workers"))
