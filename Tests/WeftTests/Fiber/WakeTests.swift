@@ -87,12 +87,15 @@ struct SplitMix {
   /// Several parker/waker pairs of fibers on 4 workers (more workers than cores, so workers
   /// are also preempted mid-switch); random delays on both sides put the wake before, during
   /// and after the parker's switch out.
-  @Test func everyWaitReturnsExactlyOncePerWake() throws {
+  /// With `stickyParkers`, the parkers are pinned (wakes go through their home worker's
+  /// inbox, from other workers).
+  @Test(arguments: [false, true])
+  func everyWaitReturnsExactlyOncePerWake(stickyParkers: Bool) throws {
     let pairs = (0..<3).map { _ in Pair(rounds: WakeTests.rounds) }
     try withScheduler(threads: 4) { s in
       var fibers: [Fiber<Void>] = []
       for p in pairs {
-        fibers.append(s.spawn { try p.parkerBody(randomDelays: true) })
+        fibers.append(s.spawn(sticky: stickyParkers) { try p.parkerBody(randomDelays: true) })
         fibers.append(s.spawn { p.wakerBody(randomDelays: true, spinForRegistration: false) })
       }
       for f in fibers { try f.wait() }
@@ -150,8 +153,10 @@ struct SplitMix {
   /// often act at once. Every wait returns exactly once, a timeout action never runs after its
   /// wait ended (it would time out the fiber's next wait: Timers T3), and no wait reports a
   /// timeout before its own deadline.
-  @Test func timedParkRacingAWake() throws {
-    let rounds = underTSan ? 300 : 2000
+  /// With `onThread`, the waiter is a non-worker thread (its timeout runs on that thread).
+  @Test(arguments: [false, true])
+  func timedParkRacingAWake(onThread: Bool) throws {
+    let rounds = underTSan ? 300 : (onThread ? 1000 : 2000)
     final class Slot: @unchecked Sendable {
       let lock = OwnedFutexLock()
       var waiter: AnyFiber?     // guarded by lock
@@ -163,7 +168,7 @@ struct SplitMix {
     let slot = Slot()
     let problems = Locked<[String]>([])
     try withScheduler(threads: 3) { s in
-      let parker = s.spawn { () throws -> (Int, Int) in
+      let parkerBody = { @Sendable () -> (Int, Int) in
         let me = Fiber.current
         var rng = SplitMix(seed: 7)
         var timeouts = 0
@@ -198,6 +203,7 @@ struct SplitMix {
         }
         return (timeouts, rounds - timeouts)
       }
+      let parker = onThread ? nil : s.spawn(parkerBody)
       let waker = s.spawn {
         var rng = SplitMix(seed: 11)
         for r in 1...rounds {
@@ -213,7 +219,7 @@ struct SplitMix {
           while slot.returned.value < r { yield() }
         }
       }
-      let (timeouts, woken) = try parker.fetch()
+      let (timeouts, woken) = try parker?.fetch() ?? onNewThread(parkerBody)
       try waker.wait()
       #expect(timeouts + woken == rounds)
       // Both outcomes happened (observed: 50–450 timeouts in 2000 rounds).
