@@ -88,4 +88,40 @@ import Testing
       #expect(s.timers.count == 0)
     }
   }
+
+  /// One worker whose deque never empties (a chain of fibers each spawning the next): a due
+  /// timer still fires (the worker looks at the timers every 61st tick) and the sleeper runs.
+  @Test func timersFireWhileTheOnlyWorkerNeverIdles() throws {
+    let elapsed = try withScheduler(threads: 1, watchdog: 30) { s in
+      let stop = Counter()
+      @Sendable func link() { if stop.value == 0 { spawn { link() } } }
+      let sleeper = s.spawn { () throws -> Double in
+        let start = monotonicNanoseconds()
+        spawn { link() }
+        try sleep(seconds: 0.02)
+        stop.store(1)
+        return Double(monotonicNanoseconds() - start) / 1e9
+      }
+      return try sleeper.fetch()
+    }
+    #expect(elapsed >= 0.02)
+  }
+
+  /// An interactive fiber sleeping while every default worker spins: the interactive worker
+  /// fires its timer.
+  @Test func interactiveSleeperWakesWhileDefaultWorkersSpin() throws {
+    try withScheduler(threads: 2, interactiveThreads: 1, watchdog: 30) { s in
+      let spinning = Counter()
+      let woke = Counter()
+      let spinners = (0..<2).map { _ in s.spawn { spinning.increment(); woke.spin { $0 == 1 } } }
+      spinning.spin { $0 == 2 }
+      let t = try s.spawn(pool: .interactive) { () throws -> Int in
+        try sleep(seconds: 0.01)
+        woke.store(1)
+        return Threads.threadid()
+      }.fetch()
+      #expect(t == 1)
+      for f in spinners { try f.wait() }
+    }
+  }
 }

@@ -125,4 +125,24 @@ import Testing
     let b = try onNewThread { Fiber.current.id }
     #expect(a != b)
   }
+
+  /// yield(to:) from a non-worker thread: the thread blocks until the fiber schedules it back
+  /// (the fiber starts on the shared scheduler, the calling context's).
+  @Test func yieldToFromAThread() throws {
+    let seen = try withWatchdog {
+      try onNewThread { () throws -> [String] in
+        let me = Fiber.current
+        let f = Fiber { () throws -> Int in
+          schedule(me, value: "hello")
+          let v = try wait() as? Int ?? -1
+          schedule(me, value: "bye")
+          return v
+        }
+        let r1 = try yield(to: f) as? String ?? "nil"
+        let r2 = try yield(to: f, value: 5) as? String ?? "nil"
+        return [r1, r2, "\(try f.fetch())"]
+      }
+    }
+    #expect(seen == ["hello", "bye", "5"])
+  }
 }
