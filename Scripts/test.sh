@@ -16,4 +16,5 @@ grep -qE "Test run with [0-9]+ tests? .*passed" /tmp/weft-test-tsan.log || { ech
 echo "== release build of weft-bench"
 swift build -c release --product weft-bench
 echo "== weft-bench quick pass (release)"
-.build/release/weft-bench fib27 yield_many chained_spawn spawn_many n=100000
+.build/release/weft-bench fib27 yield_many chained_spawn fairness
+.build/release/weft-bench spawn_many n=100000
