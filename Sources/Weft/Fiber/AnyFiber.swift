@@ -70,16 +70,16 @@ public class AnyFiber: @unchecked Sendable {
     set { placement.pointee.sticky = newValue }
   }
   var home: Worker? {
-    @inline(__always) get { placement.pointee.home }
-    set { placement.pointee.home = newValue }
+    get { placement.pointee.homeRaw.map { Unmanaged<Worker>.fromOpaque($0).takeUnretainedValue() } }
+    set { placement.pointee.homeRaw = newValue.map { Unmanaged.passUnretained($0).toOpaque() } }
   }
   var pool: ThreadPool {
     @inline(__always) get { placement.pointee.pool }
     set { placement.pointee.pool = newValue }
   }
   var scheduler: Scheduler? {
-    @inline(__always) get { placement.pointee.scheduler }
-    set { placement.pointee.scheduler = newValue }
+    get { placement.pointee.schedulerRaw.map { Unmanaged<Scheduler>.fromOpaque($0).takeUnretainedValue() } }
+    set { placement.pointee.schedulerRaw = newValue.map { Unmanaged.passUnretained($0).toOpaque() } }
   }
   /// Link for a worker's sticky inbox (a retained `Unmanaged` pointer, or 0).
   var inboxNext: UInt {

@@ -35,13 +35,13 @@ enum FiberCore {
 
   struct Placement {
     var sticky: Bool
-    // SAFETY (unowned(unsafe)): a scheduler and its workers outlive every use of their
-    // fibers: worker threads keep their scheduler alive until shutdown, and a fiber is only
-    // queued or woken while its scheduler runs. Not counting references keeps the shared
-    // scheduler's reference count off the spawn and wake paths.
-    unowned(unsafe) var home: Worker? = nil
+    // SAFETY (raw, uncounted references): a scheduler and its workers outlive every use of
+    // their fibers: worker threads keep their scheduler alive until shutdown, and a fiber is
+    // only queued or woken while its scheduler runs. Raw pointers let the wake path borrow
+    // them (`_withUnsafeGuaranteedRef`) with no reference counting at all.
+    var homeRaw: UnsafeMutableRawPointer? = nil
     var pool: ThreadPool
-    unowned(unsafe) var scheduler: Scheduler? = nil
+    var schedulerRaw: UnsafeMutableRawPointer? = nil
   }
 
   struct Links {

@@ -26,9 +26,12 @@ extension AnyFiber {
     if isThreadFiber { parkThread(deadline: nil, onTimeout: nil); return }
     // Full CAS: pairs with the waker's CAS running → notified (F3).
     if state.compareExchangeFull(FiberState.notified, FiberState.running) { return }
-    let worker = Worker.currentUnchecked
-    worker.pending = .park
-    Context.switchOut(self, from: worker)
+    // Borrowed, not counted: the worker is not used after the switch (the fiber may resume
+    // on another one).
+    Unmanaged<Worker>.fromOpaque(ThreadLocal.worker.unsafelyUnwrapped)._withUnsafeGuaranteedRef { worker in
+      worker.pending = .park
+      Context.switchOut(self, from: worker)
+    }
   }
 
   /// Like `park()`, but at `deadline` (monotonic ns) `onTimeout` runs once, on some thread,

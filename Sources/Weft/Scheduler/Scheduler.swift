@@ -176,20 +176,32 @@ public final class Scheduler: @unchecked Sendable {
   /// worker's inbox; migratable ones to the waking worker's run-next slot (a direct hand-off)
   /// or, from outside the pool, to its injector.
   static func enqueueWoken(_ f: AnyFiber) {
-    unowned(unsafe) let here = Worker.current
-    if f.sticky {
-      unowned(unsafe) let home = f.home.unsafelyUnwrapped
-      home.inbox.push(f)
-      if home !== here { home.pool.unparkForInbox(home) }
+    // Every reference here is borrowed from a raw pointer: this path runs on every wake-up,
+    // and counted references cost more than the rest of it (Docs/Architecture.md).
+    let here = ThreadLocal.worker
+    let placement = f.placement
+    if placement.pointee.sticky {
+      let homeRaw = placement.pointee.homeRaw.unsafelyUnwrapped
+      Unmanaged<Worker>.fromOpaque(homeRaw)._withUnsafeGuaranteedRef { home in
+        home.inbox.push(f)
+        if homeRaw != here { home.pool.unparkForInbox(home) }
+      }
       return
     }
-    unowned(unsafe) let p = f.scheduler.unsafelyUnwrapped.pool(for: f.pool)
-    if let here, here.pool === p {
-      here.pushRunNext(f)
-      return
+    let kind = placement.pointee.pool
+    Unmanaged<Scheduler>.fromOpaque(placement.pointee.schedulerRaw.unsafelyUnwrapped)._withUnsafeGuaranteedRef { s in
+      let p = s.pool(for: kind)
+      if let here {
+        let handedOff = Unmanaged<Worker>.fromOpaque(here)._withUnsafeGuaranteedRef { w -> Bool in
+          guard w.pool === p else { return false }
+          w.pushRunNext(f)
+          return true
+        }
+        if handedOff { return }
+      }
+      p.injector.push(f)
+      p.notifyWork()
     }
-    p.injector.push(f)
-    p.notifyWork()
   }
 
   /// T2: a timer became the earliest and no worker sleeps on the timer heap.

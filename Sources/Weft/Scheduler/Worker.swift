@@ -35,6 +35,10 @@ final class Worker: @unchecked Sendable {
     var runNextStreak = 0
     var tick: UInt = 0
     var isSearching = false
+    /// The fiber running here. A counted reference on purpose: after inline runs (Completion
+    /// I1) the fiber that switches out — or finishes — here can differ from the one this loop
+    /// switched into, and nothing else may keep it alive (an uncounted slot let a finished
+    /// fiber be freed by its waiter before this loop was done with it).
     var current: AnyFiber? = nil
     var pending: PendingAction = .none
     var loopContext: UnsafeMutableRawPointer? = nil
@@ -250,19 +254,25 @@ final class Worker: @unchecked Sendable {
     if local.pointee.isSearching { endSearching() }
     next.state.storeRelease(FiberState.running)  // F1: this worker owns it now
     if next.context == nil { start(next) }
-    current = next
+    local.pointee.current = next
     local.pointee.switches &+= 1
     ThreadLocal.setFiber(Unmanaged.passUnretained(next).toOpaque())
     Context.setCurrentStack(next.stack)
     let saved = Context.switchIn(next, on: self)
-    // The fiber that switched out: `f`, or a fiber it was running inline (Completion I1).
-    let f = current.unsafelyUnwrapped
-    f.context = saved  // S1
+    // The fiber that switched out: `next`, or a fiber it was running inline (Completion I1).
+    // Moved out of the slot, so this reference keeps it alive until we are done with it.
+    let f = local.pointee.current.take().unsafelyUnwrapped
     Context.setCurrentStack(nil)
     ThreadLocal.setFiber(nil)
-    current = nil
     let action = pending
     pending = .none
+    f.context = saved  // S1
+    afterSwitch(f, action)
+  }
+
+  /// Does what a fiber that just switched out asked for (F2, F3).
+  @inline(__always)
+  private func afterSwitch(_ f: AnyFiber, _ action: PendingAction) {
     if let s = f.stack, !s.canaryIntact { Context.reportCanary(s) }
     switch action {
     case .park:
