@@ -12,6 +12,7 @@ import Glibc
 /// | local (yielded, streak, tick, …) | owner                    | owner                       |
 /// | current, pending      | owner thread (loop and the fiber it runs) | owner, dumps (racy) |
 /// | loopContext           | the fiber running here (S1) | the same fiber            |
+/// | currentFiberID (atomic) | owner (relaxed)        | dumps (approximate)         |
 final class Worker: @unchecked Sendable {
   /// 0-based position among all the scheduler's workers (Julia's threadid is this + 1).
   let index: Int
@@ -23,9 +24,11 @@ final class Worker: @unchecked Sendable {
   let inbox = StickyInbox()
   let parker = Parker()
   // SAFETY: owner-only fields (table above).
-  private let words = AtomicBlock(count: 2)  // 0: runNext (retained Unmanaged or 0), 1: status for dumps
+  private let words = AtomicBlock(count: 3)  // 0: runNext (retained Unmanaged or 0), 1: status for dumps, 2: running fiber's id for dumps (0: none)
   private var runNext: AtomicWord { words[0] }
   var status: AtomicWord { words[1] }
+  /// The id of the fiber running here, or 0 (owner stores relaxed; dumps read it racily).
+  var currentFiberID: AtomicWord { words[2] }
   /// The owner's mutable state, behind a pointer so that its accesses skip Swift's dynamic
   /// exclusivity checks (see FiberCore).
   private let local: UnsafeMutablePointer<Local>
@@ -235,6 +238,7 @@ final class Worker: @unchecked Sendable {
     f.state.storeRelease(FiberState.running)  // F1: this worker owns f now
     if f.context == nil { start(f) }
     current = f
+    currentFiberID.storeRelaxed(UInt(f.id))  // for dumps only: no ordering needed
     local.pointee.switches &+= 1
     ThreadLocal.setFiber(Unmanaged.passUnretained(f).toOpaque())
     Context.setCurrentStack(f.stack)
@@ -242,6 +246,7 @@ final class Worker: @unchecked Sendable {
     Context.setCurrentStack(nil)
     ThreadLocal.setFiber(nil)
     current = nil
+    currentFiberID.storeRelaxed(0)
     let action = pending
     pending = .none
     if let s = f.stack, !s.canaryIntact { Context.reportCanary(s) }
@@ -260,6 +265,7 @@ final class Worker: @unchecked Sendable {
       // A chain of completions (child wakes parent, parent finishes, …) always ends; only
       // fibers that hand off and park can ping-pong forever, so only they count (runNextCap).
       local.pointee.runNextStreak = 0
+      if let registry = scheduler.registry { registry.remove(f) }
       Context.destroyTSanFiber(f)
       if let s = f.stack { scheduler.stacks.give(s, cache: &local.pointee.stackCache) }
       f.stack = nil
