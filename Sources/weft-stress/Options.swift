@@ -98,13 +98,16 @@ struct Options: Sendable {
     return o
   }
 
-  /// The scenarios named on the command line (exact names or group prefixes), in run order.
-  func selected(from all: [Scenario]) -> [Scenario] {
+  /// The scenarios named on the command line (exact names or group prefixes), in run order;
+  /// `hidden` ones run only when named.
+  func selected(from all: [Scenario], hidden: [Scenario] = []) -> [Scenario] {
     if names.isEmpty { return all }
-    for n in names where !all.contains(where: { $0.name == n || $0.name.hasPrefix(n + "-") }) {
+    let known = all + hidden
+    func matches(_ s: Scenario, _ n: String) -> Bool { s.name == n || s.name.hasPrefix(n + "-") }
+    for n in names where !known.contains(where: { matches($0, n) }) {
       Options.fail("unknown scenario \(n); known: " + all.map(\.name).joined(separator: " "))
     }
-    return all.filter { s in names.contains { s.name == $0 || s.name.hasPrefix($0 + "-") } }
+    return known.filter { s in names.contains { matches(s, $0) } }
   }
 
   /// The command that reruns `scenario` with this run's settings (and `round`, if given).

@@ -16,7 +16,7 @@ if options.list {
   exit(0)
 }
 
-let scenarios = options.selected(from: allScenarios)
+let scenarios = options.selected(from: allScenarios, hidden: selfTestScenarios)
 let scheduler = Scheduler(threads: options.workers, trackFibers: options.trackFibers)
 print("weft-stress: \(scenarios.count) scenario\(scenarios.count == 1 ? "" : "s"), \(trimmed(options.duration)) s each, "
   + "scale \(trimmed(options.scale)), \(options.workers) worker\(options.workers == 1 ? "" : "s"), seed \(options.seed)"

@@ -50,6 +50,8 @@ public struct SchedulerSnapshot: Sendable, CustomStringConvertible {
     public let homeThreadid: Int?
     /// For a parked fiber, what it waits on (empty if its primitive did not say).
     public let waitingOn: String?
+    /// For a fiber blocked in `wait()`/`fetch()` of another fiber: that fiber's id.
+    public let waitingForFiber: UInt64?
     /// True when the fiber is blocked (parked).
     public var isBlocked: Bool { state == "parked" }
   }
@@ -67,6 +69,9 @@ public struct SchedulerSnapshot: Sendable, CustomStringConvertible {
   public let tracksFibers: Bool
   /// Every live fiber (scheduled, not finished) by id; empty when not tracking.
   public let fibers: [FiberInfo]
+  /// Non-worker OS threads blocked in `wait()`/`fetch()` of a live fiber: (the thread's
+  /// fiber id, the awaited fiber's id). Only completion waits are visible here.
+  public let blockedThreads: [(threadFiber: UInt64, waitingForFiber: UInt64)]
   /// How many fibers a `description` lists one by one before summarising the rest.
   public var listLimit = 50
 
@@ -104,9 +109,13 @@ public struct SchedulerSnapshot: Sendable, CustomStringConvertible {
       for f in blocked.prefix(listLimit) {
         let pin = f.sticky ? ", sticky on worker \(f.homeThreadid.map(String.init) ?? "?")" : ""
         let on = (f.waitingOn ?? "").isEmpty ? "(unnamed)" : f.waitingOn!
-        lines.append("    fiber \(f.id) blocked on \(on)\(pin)")
+        let target = f.waitingForFiber.map { " of fiber \($0)" } ?? ""
+        lines.append("    fiber \(f.id) blocked on \(on)\(target)\(pin)")
       }
       if blocked.count > listLimit { lines.append("    … and \(blocked.count - listLimit) more blocked fibers") }
+    }
+    for t in blockedThreads {
+      lines.append("  thread (fiber \(t.threadFiber), not a worker) blocked on fiber completion of fiber \(t.waitingForFiber)")
     }
     return lines.joined(separator: "\n")
   }
@@ -140,8 +149,20 @@ extension Scheduler {
     let now = monotonicNanoseconds()
     let due: Double? = next == UInt64(UInt.max) ? nil : (Double(next) - Double(now)) / 1e9
     var fiberInfos: [SchedulerSnapshot.FiberInfo] = []
+    var threads: [(threadFiber: UInt64, waitingForFiber: UInt64)] = []
     if let registry {
-      for f in registry.all() {
+      let live = registry.all()
+      // Who waits for whom: each live fiber's completion waiters, read under its lock (C2).
+      var awaited: [ObjectIdentifier: UInt64] = [:]
+      for f in live {
+        f.completionLock.lock()
+        f.core.pointee.completionWaiters.forEach { w in
+          awaited[ObjectIdentifier(w)] = f.id
+          if w.isThreadFiber { threads.append((w.id, f.id)) }
+        }
+        f.completionLock.unlock()
+      }
+      for f in live {
         // Acquire: pairs with the worker's CAS running → parked (F2), which follows the
         // fiber's own writes of `waitingOn`, `sticky` and `home` before it parked.
         let s = f.state.loadAcquire()
@@ -151,14 +172,15 @@ extension Scheduler {
         let sticky = stable ? f.sticky : false
         fiberInfos.append(.init(id: f.id, state: FiberState.name(s), sticky: sticky,
                                 homeThreadid: sticky ? f.home.map { $0.index + 1 } : nil,
-                                waitingOn: parked ? f.waitingOn.description : nil))
+                                waitingOn: parked ? f.waitingOn.description : nil,
+                                waitingForFiber: parked ? awaited[ObjectIdentifier(f)] : nil))
       }
     }
     let stacks = stackStatistics
     return SchedulerSnapshot(isShared: self === Scheduler.sharedIfStarted, pools: poolInfos, workers: workerInfos,
                              pendingTimers: timers.count, nextTimerDue: due, guardedStacks: stacks.guarded,
                              slabStacks: stacks.slabs, cachedStacks: stacks.cached, tracksFibers: registry != nil,
-                             fibers: fiberInfos)
+                             fibers: fiberInfos, blockedThreads: threads)
   }
 
   /// A human-readable dump of `snapshot()`: per pool and worker, status, queue lengths and

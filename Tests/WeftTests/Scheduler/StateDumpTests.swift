@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -30,12 +31,14 @@ import Glibc
       #expect(b.waitingOn == "wait()")
       let w = try #require(snap.blockedFibers.first { $0.id == waiter.id })
       #expect(w.waitingOn == "fiber completion")
+      #expect(w.waitingForFiber == blocked.id)
+      #expect(b.waitingForFiber == nil)
       #expect(snap.workers.count == 2)
       #expect(snap.workers.map(\.threadid) == [1, 2])
 
       let dump = s.stateDump()
       #expect(dump.contains("fiber \(blocked.id) blocked on wait()"))
-      #expect(dump.contains("fiber \(waiter.id) blocked on fiber completion"))
+      #expect(dump.contains("fiber \(waiter.id) blocked on fiber completion of fiber \(blocked.id)"))
       #expect(dump.contains("blocked: "))
 
       schedule(blocked)
@@ -44,6 +47,22 @@ import Glibc
       // Finished fibers leave the registry once their worker has switched them out.
       waitUntil { s.liveFiberCount == 0 }
       #expect(s.snapshot().blockedFibers.isEmpty)
+    }
+  }
+
+  @Test func threadBlockedOnAFiberIsListed() {
+    let s = Scheduler(threads: 1, trackFibers: true)
+    defer { s.shutdown() }
+    withWatchdog(60, scheduler: s) {
+      let blocked = s.spawn { _ = try wait() }
+      let returned = DumpTestFlag()
+      let thread = Thread { try? blocked.wait(); returned.set() }  // a non-worker thread
+      thread.start()
+      waitUntil { s.snapshot().blockedThreads.contains { $0.waitingForFiber == blocked.id } }
+      #expect(s.stateDump().contains("not a worker) blocked on fiber completion of fiber \(blocked.id)"))
+      #expect(!returned.isSet)
+      schedule(blocked)
+      waitUntil { returned.isSet }
     }
   }
 
