@@ -8,7 +8,7 @@ import Glibc
 
 let allWorkloads: [Workload] = [
   spawnMany, skynet, fib(27), fib(30), yieldMany, chainedSpawn, manyWaitersMemory,
-  forkJoin(workers: 1), forkJoin(workers: 2),
+  forkJoin(workers: 1), forkJoin(workers: 2), idleCPU, sleepAccuracy, fairness,
 ] + extraWorkloads
 
 var selected: [String] = []

@@ -13,10 +13,8 @@ public class AnyFiber: @unchecked Sendable {
   // other mutable fields are owned as documented in `FiberCore`, and ownership passes
   // between threads only through the release/acquire of `state` or of a run queue.
 
-  /// Every mutable field, in one allocation outside the object: accesses through a pointer
-  /// skip Swift's dynamic exclusivity checks, which cost ~1,000 instructions per spawn when
-  /// these were stored properties (Docs/Architecture.md, "Hot-path layout").
-  let core: UnsafeMutablePointer<FiberCore>
+  /// Every mutable field, in one allocation laid out by `FiberCore`.
+  let core: UnsafeMutableRawPointer
 
   /// A number unique in this process, for messages and dumps.
   public let id: UInt64
@@ -25,73 +23,102 @@ public class AnyFiber: @unchecked Sendable {
   /// Requested usable stack bytes; 0 means the scheduler's default.
   let stackSize: Int
 
-  @inline(__always) var state: AtomicWord { AtomicWord(FiberCore.word(core, FiberCore.stateOffset)) }
-  @inline(__always) var completionLock: FutexLock { FutexLock(AtomicWord(FiberCore.word(core, FiberCore.lockOffset))) }
-  @inline(__always) var flags: AtomicWord { AtomicWord(FiberCore.word(core, FiberCore.flagsOffset)) }
+  @inline(__always) func word(_ i: Int) -> AtomicWord { AtomicWord(core.assumingMemoryBound(to: UInt.self) + i) }
+  @inline(__always) var state: AtomicWord { word(FiberCore.Word.state) }
+  @inline(__always) var completionLock: FutexLock { FutexLock(word(FiberCore.Word.lock)) }
+  @inline(__always) var flags: AtomicWord { word(FiberCore.Word.flags) }
   @inline(__always) var exclusivityState: UnsafeMutablePointer<CChar> {
-    UnsafeMutableRawPointer(FiberCore.word(core, FiberCore.exclusivityOffset)).assumingMemoryBound(to: CChar.self)
+    (core + FiberCore.Word.exclusivity * 8).assumingMemoryBound(to: CChar.self)
+  }
+  @inline(__always) var run: UnsafeMutablePointer<FiberCore.Run> {
+    (core + FiberCore.runOffset).assumingMemoryBound(to: FiberCore.Run.self)
+  }
+  @inline(__always) var placement: UnsafeMutablePointer<FiberCore.Placement> {
+    (core + FiberCore.placementOffset).assumingMemoryBound(to: FiberCore.Placement.self)
+  }
+  @inline(__always) var links: UnsafeMutablePointer<FiberCore.Links> {
+    (core + FiberCore.linksOffset).assumingMemoryBound(to: FiberCore.Links.self)
+  }
+  @inline(__always) var wakePayload: UnsafeMutablePointer<FiberCore.Wake> {
+    (core + FiberCore.wakeOffset).assumingMemoryBound(to: FiberCore.Wake.self)
+  }
+  @inline(__always) var completion: UnsafeMutablePointer<FiberCore.Completion> {
+    (core + FiberCore.completionOffset).assumingMemoryBound(to: FiberCore.Completion.self)
+  }
+  @inline(__always) var outcome: UnsafeMutablePointer<FiberCore.Outcome> {
+    (core + FiberCore.outcomeOffset).assumingMemoryBound(to: FiberCore.Outcome.self)
   }
 
   // Owned by the worker that runs the fiber or has just switched it out:
   var context: UnsafeMutableRawPointer? {
-    @inline(__always) get { core.pointee.context }
-    @inline(__always) set { core.pointee.context = newValue }
+    @inline(__always) get { run.pointee.context }
+    @inline(__always) set { run.pointee.context = newValue }
   }
   var stack: FiberStack? {
-    @inline(__always) get { core.pointee.stack }
-    @inline(__always) set { core.pointee.stack = newValue }
+    @inline(__always) get { run.pointee.stack }
+    @inline(__always) set { run.pointee.stack = newValue }
   }
   var tsanFiber: UnsafeMutableRawPointer? {
-    get { core.pointee.tsanFiber }
-    set { core.pointee.tsanFiber = newValue }
+    get { run.pointee.tsanFiber }
+    set { run.pointee.tsanFiber = newValue }
   }
 
   /// Sticky fibers (Julia's `@async`) run only on their home worker; migratable ones on any
   /// worker of their pool. Fixed when first scheduled; it can later only turn on (Julia #41334).
   public internal(set) var sticky: Bool {
-    @inline(__always) get { core.pointee.sticky }
-    set { core.pointee.sticky = newValue }
+    @inline(__always) get { placement.pointee.sticky }
+    set { placement.pointee.sticky = newValue }
   }
   var home: Worker? {
-    @inline(__always) get { core.pointee.home }
-    set { core.pointee.home = newValue }
+    @inline(__always) get { placement.pointee.home }
+    set { placement.pointee.home = newValue }
   }
   var pool: ThreadPool {
-    @inline(__always) get { core.pointee.pool }
-    set { core.pointee.pool = newValue }
+    @inline(__always) get { placement.pointee.pool }
+    set { placement.pointee.pool = newValue }
   }
   var scheduler: Scheduler? {
-    @inline(__always) get { core.pointee.scheduler }
-    set { core.pointee.scheduler = newValue }
+    @inline(__always) get { placement.pointee.scheduler }
+    set { placement.pointee.scheduler = newValue }
   }
   /// Link for a worker's sticky inbox (a retained `Unmanaged` pointer, or 0).
   var inboxNext: UInt {
-    @inline(__always) get { core.pointee.inboxNext }
-    @inline(__always) set { core.pointee.inboxNext = newValue }
+    @inline(__always) get { links.pointee.inboxNext }
+    @inline(__always) set { links.pointee.inboxNext = newValue }
   }
   /// Link for waiter lists (guarded by the list owner's lock).
   var waitNext: AnyFiber? {
-    @inline(__always) get { core.pointee.waitNext }
-    @inline(__always) set { core.pointee.waitNext = newValue }
+    @inline(__always) get { links.pointee.waitNext }
+    @inline(__always) set { links.pointee.waitNext = newValue }
   }
-  /// What the fiber waits on, for the state dump (written by the fiber itself).
+  /// What the fiber waits on, for the state dump: written by the fiber itself, read by
+  /// dumps on any thread (an atomic word holding the literal's NUL-terminated bytes). Set
+  /// it; read it back with `waitingOnDescription` (the getter exists only for `=`).
   var waitingOn: StaticString {
-    @inline(__always) get { core.pointee.waitingOn }
-    @inline(__always) set { core.pointee.waitingOn = newValue }
+    get { "" }
+    set {
+      word(FiberCore.Word.waitingOn).storeRelease(newValue.utf8CodeUnitCount == 0 ? 0 : UInt(bitPattern: newValue.utf8Start))
+    }
+  }
+  /// `waitingOn` as text (empty when not waiting), for dumps.
+  public var waitingOnDescription: String {
+    let raw = word(FiberCore.Word.waitingOn).loadAcquire()
+    guard raw != 0, let p = UnsafePointer<CChar>(bitPattern: raw) else { return "" }
+    return String(cString: p)
   }
   /// Wake payload: written by the waker before its wake, read by the fiber after it resumes.
   var wakeValue: (any Sendable)? {
-    get { core.pointee.wakeValue }
-    set { core.pointee.wakeValue = newValue }
+    get { wakePayload.pointee.value }
+    set { wakePayload.pointee.value = newValue }
   }
   var wakeError: (any Error)? {
-    @inline(__always) get { core.pointee.wakeError }
-    set { core.pointee.wakeError = newValue }
+    @inline(__always) get { wakePayload.pointee.error }
+    set { wakePayload.pointee.error = newValue }
   }
   /// The error the body threw, if it failed.
   public internal(set) var error: (any Error)? {
-    get { core.pointee.error }
-    set { core.pointee.error = newValue }
+    get { outcome.pointee.error }
+    set { outcome.pointee.error = newValue }
   }
   /// Julia's task-local storage: a dictionary that belongs to this fiber only. Read and
   /// write it only from the fiber itself (`Fiber.current.localStorage`).
@@ -107,9 +134,7 @@ public class AnyFiber: @unchecked Sendable {
   /// The innermost open `sync` scope, if any (cheap when there is none).
   @inline(__always) var innermostSyncScope: SyncScope? { coldIfAllocated?.syncScopes.last }
 
-  @inline(__always) private var coldWord: AtomicWord {
-    AtomicWord(FiberCore.word(core, MemoryLayout<FiberCore>.offset(of: \.coldWord)!))
-  }
+  @inline(__always) private var coldWord: AtomicWord { word(FiberCore.Word.cold) }
   /// The cold state if allocated. Acquire: pairs with the publishing CAS in `cold`.
   @inline(__always) var coldIfAllocated: FiberCold? {
     let raw = coldWord.loadAcquire()
@@ -131,8 +156,7 @@ public class AnyFiber: @unchecked Sendable {
     self.id = UInt64(AnyFiber.nextID.fetchAddRelaxed(1) &+ 1)
     self.stackSize = stackSize
     self.isThreadFiber = isThreadFiber
-    core = .allocate(capacity: 1)
-    core.initialize(to: FiberCore(sticky: sticky, pool: pool, body: body, resultLayout: resultLayout))
+    core = FiberCore.allocate(sticky: sticky, pool: pool, body: body, resultLayout: resultLayout)
     if isThreadFiber {
       state.storeRelaxed(FiberState.running)
       flags.storeRelaxed(FiberFlags.started)
@@ -140,13 +164,12 @@ public class AnyFiber: @unchecked Sendable {
   }
 
   deinit {
-    if flags.loadRelaxed() & FiberFlags.hasResult != 0, let destroy = core.pointee.resultLayout.destroy {
+    if flags.loadRelaxed() & FiberFlags.hasResult != 0, let destroy = outcome.pointee.resultLayout.destroy {
       destroy(resultSlot)
     }
-    core.pointee.resultHeap?.deallocate()
-    if let raw = UnsafeRawPointer(bitPattern: core.pointee.coldWord) { Unmanaged<FiberCold>.fromOpaque(raw).release() }
-    core.deinitialize(count: 1)
-    core.deallocate()
+    outcome.pointee.resultHeap?.deallocate()
+    if let raw = UnsafeRawPointer(bitPattern: coldWord.loadAcquire()) { Unmanaged<FiberCold>.fromOpaque(raw).release() }
+    FiberCore.deallocate(core)
   }
 
   private static let idBlock = AtomicBlock(count: 1)
@@ -154,20 +177,20 @@ public class AnyFiber: @unchecked Sendable {
 
   /// Where the typed result lives (valid to read once done and not failed: Completion C1).
   @usableFromInline var resultSlot: UnsafeMutableRawPointer {
-    if core.pointee.resultLayout.fitsInline {
-      return UnsafeMutableRawPointer(core) + MemoryLayout<FiberCore>.offset(of: \.resultInline)!
+    if outcome.pointee.resultLayout.fitsInline {
+      return UnsafeMutableRawPointer(outcome) + MemoryLayout<FiberCore.Outcome>.offset(of: \.resultInline)!
     }
-    if let heap = core.pointee.resultHeap { return heap }
-    let layout = core.pointee.resultLayout
+    if let heap = outcome.pointee.resultHeap { return heap }
+    let layout = outcome.pointee.resultLayout
     let heap = UnsafeMutableRawPointer.allocate(byteCount: max(layout.size, 1), alignment: layout.alignment)
-    core.pointee.resultHeap = heap
+    outcome.pointee.resultHeap = heap
     return heap
   }
 
   /// Runs the body once, storing its result; returns the error it threw.
   func invoke() -> (any Error)? {
-    guard let body = core.pointee.body else { return nil }
-    core.pointee.body = nil
+    guard let body = outcome.pointee.body else { return nil }
+    outcome.pointee.body = nil
     do {
       try body(resultSlot)
       flags.fetchAddFull(FiberFlags.hasResult)

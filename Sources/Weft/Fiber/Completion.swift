@@ -19,7 +19,7 @@ extension AnyFiber {
   private func complete(error failure: (any Error)?) {
     completionLock.lock()
     if let failure {
-      core.pointee.error = failure
+      outcome.pointee.error = failure
       flags.fetchAddFull(FiberFlags.failed)
     }
     // Release (CAS): publishes the result (C1). A late wake may have left `notified`.
@@ -27,7 +27,7 @@ extension AnyFiber {
       let s = state.loadAcquire()
       if state.compareExchangeFull(s, FiberState.done) { break }
     }
-    var waiters = core.pointee.completionWaiters.takeAll()
+    var waiters = completion.pointee.waiters.takeAll()
     let hooks = coldIfAllocated?.completionHooks ?? []
     coldIfAllocated?.completionHooks = []
     completionLock.unlock()
@@ -43,7 +43,7 @@ extension AnyFiber {
     completionLock.lock()
     if state.loadAcquire() == FiberState.done { completionLock.unlock(); return }
     me.waitingOn = "fiber completion"
-    core.pointee.completionWaiters.append(me)
+    completion.pointee.waiters.append(me)
     completionLock.unlock()
     repeat { me.park() } while state.loadAcquire() != FiberState.done
     me.waitingOn = ""

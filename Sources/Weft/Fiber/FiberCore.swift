@@ -1,74 +1,116 @@
-/// The mutable state of one fiber, kept in memory the fiber object points to.
+/// The mutable state of one fiber, in one allocation that the fiber object points to.
 ///
-/// | field group                          | written by                         | read by                  |
-/// |--------------------------------------|------------------------------------|--------------------------|
-/// | state, flags (atomic)                | see FiberState F1–F4               | any thread               |
-/// | completionLockWord (atomic)          | FutexLock                          | FutexLock                |
-/// | exclusivity (two words)              | the Swift runtime, at switches (S2)| the Swift runtime        |
-/// | context, stack, tsanFiber            | the worker running / switching it  | the same worker          |
-/// | sticky, home, pool, scheduler        | first schedule; the fiber itself   | wakers (after F1 release)|
-/// | inboxNext                            | the pusher, then the inbox owner   | the inbox owner          |
-/// | waitNext                             | the owner of the waiter list (lock)| the same                 |
-/// | wakeValue, wakeError                 | the waker, before its wake         | the fiber, after resuming|
-/// | body, result, error, completion*     | the fiber / under completionLock   | after `done` (C1)        |
-/// | waitingOn, localStorage, syncScopes  | the fiber itself                   | the fiber, dumps (racy)  |
-struct FiberCore {
-  // Atomic words first: they are reached by offset (see `word`).
-  var state: UInt = FiberState.created
-  var completionLockWord: UInt = 0
-  var exclusivity: (UInt, UInt) = (0, 0)
-  var flags: UInt = 0
+/// Accesses through pointers skip Swift's dynamic exclusivity checks (~1,000 instructions
+/// per spawn when these were stored properties). The state is split into groups by who
+/// writes it, each group at its own fixed offset, because ThreadSanitizer reports a Swift
+/// access through `pointer.pointee` at the pointee's address: fields that different threads
+/// write under different synchronisation must not share one.
+///
+/// | group (offset)  | fields                                   | written by                           | read by                   |
+/// |-----------------|------------------------------------------|--------------------------------------|---------------------------|
+/// | words (0)       | state, lock, exclusivity×2, flags, cold, waitingOn | atomically (FiberState F1–F4) | any thread                |
+/// | run             | context, stack, tsanFiber                | the worker running / switching it    | that worker               |
+/// | placement       | sticky, home, pool, scheduler            | first schedule; the fiber itself     | wakers (after F1 release) |
+/// | links           | waitNext, inboxNext                      | wait-list owner (lock); inbox pusher | the same / inbox owner    |
+/// | wake            | wakeValue, wakeError                     | the waker, before its wake           | the fiber, after resuming |
+/// | outcome         | body, result slot, error                 | the fiber itself                     | readers after `done` (C1) |
+/// | completion      | waiters of fetch/wait                    | under completionLock                 | under completionLock      |
+enum FiberCore {
+  /// Atomic words (indices into the first group).
+  enum Word {
+    static let state = 0
+    static let lock = 1
+    static let exclusivity = 2  // two words: 2 and 3
+    static let flags = 4
+    static let cold = 5
+    static let waitingOn = 6
+  }
+  static let wordCount = 7
 
-  var context: UnsafeMutableRawPointer? = nil
-  var stack: FiberStack? = nil
-  var tsanFiber: UnsafeMutableRawPointer? = nil
-  var sticky: Bool
-  // SAFETY (unowned(unsafe)): a scheduler and its workers outlive every use of their fibers:
-  // worker threads keep their scheduler alive until shutdown, and a fiber is only queued or
-  // woken while its scheduler runs. Not counting references here keeps the shared
-  // scheduler's reference count off the spawn and wake paths.
-  unowned(unsafe) var home: Worker? = nil
-  var pool: ThreadPool
-  unowned(unsafe) var scheduler: Scheduler? = nil
-  var inboxNext: UInt = 0
-  var waitNext: AnyFiber? = nil
-  var waitingOn: StaticString = ""
-  var wakeValue: (any Sendable)? = nil
-  var wakeError: (any Error)? = nil
-  /// Runs the fiber's closure and writes its typed result into the slot it is given.
-  var body: (@Sendable (UnsafeMutableRawPointer) throws -> Void)?
-  /// The typed result: inline here when it fits (`resultInline`), else in `resultHeap`.
-  var resultInline: (UInt, UInt, UInt, UInt) = (0, 0, 0, 0)
-  var resultHeap: UnsafeMutableRawPointer? = nil
-  var resultLayout: ResultLayout
-  var error: (any Error)? = nil
-  var completionWaiters = WaiterList()
-  /// Rarely used state (`FiberCold`), allocated on first use: a retained `Unmanaged` pointer
-  /// published with a CAS (atomic word), so freeing an ordinary fiber touches none of it.
-  var coldWord: UInt = 0
-
-  init(sticky: Bool, pool: ThreadPool, body: (@Sendable (UnsafeMutableRawPointer) throws -> Void)?,
-       resultLayout: ResultLayout) {
-    self.sticky = sticky
-    self.pool = pool
-    self.body = body
-    self.resultLayout = resultLayout
+  struct Run {
+    var context: UnsafeMutableRawPointer? = nil
+    var stack: FiberStack? = nil
+    var tsanFiber: UnsafeMutableRawPointer? = nil
   }
 
-  // The atomic words are the first fields, in this order (checked by a test against
-  // MemoryLayout.offset(of:)); constants, so that reaching them costs nothing.
-  static let stateOffset = 0
-  static let lockOffset = 8
-  static let exclusivityOffset = 16
-  static let flagsOffset = 32
-
-  /// The word at `offset` inside `core`.
-  @inline(__always)
-  static func word(_ core: UnsafeMutablePointer<FiberCore>, _ offset: Int) -> UnsafeMutablePointer<UInt> {
-    // SAFETY: the offsets are of `UInt` (or two-`UInt` tuple) fields of FiberCore, so the
-    // address is aligned and typed `UInt`; the memory lives as long as the fiber object.
-    (UnsafeMutableRawPointer(core) + offset).assumingMemoryBound(to: UInt.self)
+  struct Placement {
+    var sticky: Bool
+    // SAFETY (unowned(unsafe)): a scheduler and its workers outlive every use of their
+    // fibers: worker threads keep their scheduler alive until shutdown, and a fiber is only
+    // queued or woken while its scheduler runs. Not counting references keeps the shared
+    // scheduler's reference count off the spawn and wake paths.
+    unowned(unsafe) var home: Worker? = nil
+    var pool: ThreadPool
+    unowned(unsafe) var scheduler: Scheduler? = nil
   }
+
+  struct Links {
+    var waitNext: AnyFiber? = nil
+    var inboxNext: UInt = 0
+  }
+
+  struct Wake {
+    var value: (any Sendable)? = nil
+    var error: (any Error)? = nil
+  }
+
+  struct Outcome {
+    /// Runs the fiber's closure and writes its typed result into the slot it is given.
+    var body: (@Sendable (UnsafeMutableRawPointer) throws -> Void)?
+    /// The typed result: inline here when it fits, else in `resultHeap`.
+    var resultInline: (UInt, UInt, UInt, UInt) = (0, 0, 0, 0)
+    var resultHeap: UnsafeMutableRawPointer? = nil
+    var resultLayout: ResultLayout
+    var error: (any Error)? = nil
+  }
+
+  struct Completion {
+    var waiters = WaiterList()
+  }
+
+  // Fixed offsets: each group starts on its own 16-byte boundary (constant-folded).
+  @inline(__always) static func align(_ n: Int) -> Int { (n + 15) & ~15 }
+  @inline(__always) static var runOffset: Int { align(wordCount * 8) }
+  @inline(__always) static var placementOffset: Int { runOffset + align(MemoryLayout<Run>.size) }
+  @inline(__always) static var linksOffset: Int { placementOffset + align(MemoryLayout<Placement>.size) }
+  @inline(__always) static var wakeOffset: Int { linksOffset + align(MemoryLayout<Links>.size) }
+  @inline(__always) static var outcomeOffset: Int { wakeOffset + align(MemoryLayout<Wake>.size) }
+  @inline(__always) static var completionOffset: Int { outcomeOffset + align(MemoryLayout<Outcome>.size) }
+  @inline(__always) static var totalSize: Int { completionOffset + align(MemoryLayout<Completion>.size) }
+
+  /// Allocates and initialises the groups.
+  static func allocate(sticky: Bool, pool: ThreadPool,
+                       body: (@Sendable (UnsafeMutableRawPointer) throws -> Void)?,
+                       resultLayout: ResultLayout) -> UnsafeMutableRawPointer {
+    let base = UnsafeMutableRawPointer.allocate(byteCount: totalSize, alignment: 16)
+    base.initializeMemory(as: UInt.self, repeating: 0, count: wordCount)
+    (base + runOffset).initializeMemory(as: Run.self, to: Run())
+    (base + placementOffset).initializeMemory(as: Placement.self, to: Placement(sticky: sticky, pool: pool))
+    (base + linksOffset).initializeMemory(as: Links.self, to: Links())
+    (base + wakeOffset).initializeMemory(as: Wake.self, to: Wake())
+    (base + outcomeOffset).initializeMemory(as: Outcome.self, to: Outcome(body: body, resultLayout: resultLayout))
+    (base + completionOffset).initializeMemory(as: Completion.self, to: Completion())
+    return base
+  }
+
+  static func deallocate(_ base: UnsafeMutableRawPointer) {
+    (base + runOffset).assumingMemoryBound(to: Run.self).deinitialize(count: 1)
+    (base + placementOffset).assumingMemoryBound(to: Placement.self).deinitialize(count: 1)
+    (base + linksOffset).assumingMemoryBound(to: Links.self).deinitialize(count: 1)
+    (base + wakeOffset).assumingMemoryBound(to: Wake.self).deinitialize(count: 1)
+    (base + outcomeOffset).assumingMemoryBound(to: Outcome.self).deinitialize(count: 1)
+    (base + completionOffset).assumingMemoryBound(to: Completion.self).deinitialize(count: 1)
+    base.deallocate()
+  }
+}
+
+/// The parts of a fiber most fibers never use, allocated on first use.
+final class FiberCold: @unchecked Sendable {
+  // SAFETY: `completionHooks` is guarded by the fiber's completionLock; `localStorage` and
+  // `syncScopes` are touched only by the fiber itself.
+  var completionHooks: [@Sendable (AnyFiber) -> Void] = []
+  var localStorage: [AnyHashable: Any] = [:]
+  var syncScopes: [SyncScope] = []
 }
 
 /// How to store and destroy a fiber's typed result without knowing its type at run time:
@@ -97,13 +139,4 @@ struct ResultLayout: @unchecked Sendable {
 
   static let none = ResultLayout(size: 0, alignment: 1, destroy: nil)
   var fitsInline: Bool { size <= 32 && alignment <= 8 }
-}
-
-/// The parts of a fiber most fibers never use.
-final class FiberCold: @unchecked Sendable {
-  // SAFETY: `completionHooks` is guarded by the fiber's completionLock; `localStorage` and
-  // `syncScopes` are touched only by the fiber itself.
-  var completionHooks: [@Sendable (AnyFiber) -> Void] = []
-  var localStorage: [AnyHashable: Any] = [:]
-  var syncScopes: [SyncScope] = []
 }
