@@ -156,7 +156,7 @@ extension Scheduler {
       var awaited: [ObjectIdentifier: UInt64] = [:]
       for f in live {
         f.completionLock.lock()
-        f.core.pointee.completionWaiters.forEach { w in
+        f.completion.pointee.waiters.forEach { w in
           awaited[ObjectIdentifier(w)] = f.id
           if w.isThreadFiber { threads.append((w.id, f.id)) }
         }
@@ -172,7 +172,7 @@ extension Scheduler {
         let sticky = stable ? f.sticky : false
         fiberInfos.append(.init(id: f.id, state: FiberState.name(s), sticky: sticky,
                                 homeThreadid: sticky ? f.home.map { $0.index + 1 } : nil,
-                                waitingOn: parked ? f.waitingOn.description : nil,
+                                waitingOn: parked ? f.waitingOnDescription : nil,
                                 waitingForFiber: parked ? awaited[ObjectIdentifier(f)] : nil))
       }
     }
