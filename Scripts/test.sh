@@ -15,3 +15,7 @@ echo "== release build of weft-bench"
 swift build -c release --product weft-bench
 echo "== weft-bench quick pass (release)"
 .build/release/weft-bench fib27 yield_many chained_spawn spawn_many n=100000
+# -- weft-stress short pass (issue 5): every scenario for 2 s in release (~30 s on 2 cores).
+echo "== weft-stress short pass (release)"
+swift build -c release --product weft-stress
+.build/release/weft-stress --duration "${WEFT_STRESS_DURATION:-2}"
