@@ -77,7 +77,8 @@ let failureStorm = Scenario(
           let s = slot
           slot += 1
           let useFetch = (i + k) % 2 == 0
-          waiters.append(spawn {
+          let pool: ThreadPool = (i + k) % 5 == 0 ? .interactive : .default  // cross-pool wake-ups
+          waiters.append(spawn(pool: pool) {
             waiterRan.take(s)
             if useFetch {
               judge(i, t, Result { try t.fetch() }, "fetch waiter \(k)")

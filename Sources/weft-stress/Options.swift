@@ -4,7 +4,7 @@ import Glibc
 #endif
 
 /// The command line: `weft-stress [SCENARIO ...] [--duration S] [--scale K] [--seed N]
-/// [--workers N] [--watchdog S] [--round R] [--soak] [--trap] [--no-track] [--list]`.
+/// [--workers N] [--interactive N] [--watchdog S] [--round R] [--soak] [--trap] [--no-track] [--list]`.
 struct Options: Sendable {
   var names: [String] = []
   /// Seconds per scenario.
@@ -13,6 +13,8 @@ struct Options: Sendable {
   var seed: UInt64 = 0
   var seedGiven = false
   var workers = Scheduler.cpuCount
+  /// Workers of the interactive pool (Julia 1.12 starts one by default too).
+  var interactive = 1
   var watchdog = 30.0
   /// Run only this round's seed (again and again), to reproduce a failure.
   var round: Int? = nil
@@ -33,7 +35,8 @@ struct Options: Sendable {
       --duration S    seconds per scenario (default \(fixed(defaultDuration, 1))); 60 or more turns on soak mode
       --scale K       multiply every size by K (default: $WEFT_STRESS_SCALE, else 1)
       --seed N        seed for every random choice (default: from the clock, printed)
-      --workers N     worker threads (default: $WEFT_NUM_THREADS, else the CPU count)
+      --workers N     default-pool worker threads (default: $WEFT_NUM_THREADS, else the CPU count)
+      --interactive N interactive-pool worker threads (default 1; 0: fibers asking for it run in the default pool)
       --watchdog S    dump the scheduler and fail when no progress for S seconds (default 30)
       --round R       run only round R's shapes, repeatedly (with --seed, to reproduce a failure)
       --soak          sample resident memory at start/middle/end of each scenario and fail on growth
@@ -75,6 +78,9 @@ struct Options: Sendable {
       case "--workers":
         guard let n = Int(value(a)), n >= 1 else { fail("--workers needs a count ≥ 1") }
         o.workers = n
+      case "--interactive":
+        guard let n = Int(value(a)), n >= 0 else { fail("--interactive needs a count ≥ 0") }
+        o.interactive = n
       case "--watchdog":
         guard let s = Double(value(a)), s > 0 else { fail("--watchdog needs seconds > 0") }
         o.watchdog = s
@@ -116,6 +122,7 @@ struct Options: Sendable {
     if let round { parts.append("--round \(round)") }
     parts.append("--scale \(trimmed(scale))")
     parts.append("--workers \(workers)")
+    parts.append("--interactive \(interactive)")
     parts.append("--duration \(trimmed(duration))")
     if !trackFibers { parts.append("--no-track") }
     return parts.joined(separator: " ")

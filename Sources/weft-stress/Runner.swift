@@ -37,7 +37,7 @@ func run(_ scenario: Scenario, options: Options, scheduler: Scheduler) -> Outcom
     let index = options.round ?? out.rounds
     Watchdog.setActivity(.init(scenario: scenario.name, round: index, rerun: options.rerunCommand(scenario.name, round: index)))
     let round = Round(scheduler: scheduler, index: index, seed: StressRandom.derive(scenarioSeed, UInt64(index)),
-                      scale: options.scale, workers: options.workers, failures: failures, ops: ops,
+                      scale: options.scale, workers: options.workers, interactive: options.interactive, failures: failures, ops: ops,
                       invariants: invariants, notes: notes)
     do {
       try scenario.round(round)

@@ -20,20 +20,24 @@ final class Round: Sendable {
   /// The round's seed: every random choice of the round derives from it.
   let seed: UInt64
   let scale: Double
+  /// Workers of the default pool, and of the interactive pool (0: `.interactive` fibers run
+  /// in the default pool, as in Julia).
   let workers: Int
+  let interactive: Int
   let failures: Failures
   /// Operations done (spawns, takes, yields, sleeps, …) and invariants checked.
   let ops: Tally
   let invariants: Tally
   let notes: Notes
 
-  init(scheduler: Scheduler, index: Int, seed: UInt64, scale: Double, workers: Int, failures: Failures,
+  init(scheduler: Scheduler, index: Int, seed: UInt64, scale: Double, workers: Int, interactive: Int, failures: Failures,
        ops: Tally, invariants: Tally, notes: Notes) {
     self.scheduler = scheduler
     self.index = index
     self.seed = seed
     self.scale = scale
     self.workers = workers
+    self.interactive = interactive
     self.failures = failures
     self.ops = ops
     self.invariants = invariants
@@ -64,6 +68,17 @@ final class Round: Sendable {
 
   /// Verifies `ledger` (every slot taken exactly once) and counts its invariants.
   func verify(_ ledger: Ledger) { invariants.add(ledger.verify()) }
+
+  /// The pool a fiber asking for `pool` must run in (Julia: an empty interactive pool means
+  /// the default one).
+  func expectedPool(_ pool: ThreadPool) -> ThreadPool { pool == .interactive && interactive > 0 ? .interactive : .default }
+
+  /// Checks that the calling fiber runs in the pool it asked for.
+  @inline(__always)
+  func checkPool(_ asked: ThreadPool, _ what: @autoclosure () -> String) {
+    let now = Threads.threadpool()
+    check(now == expectedPool(asked), "\(what()) asked for the \(asked) pool but runs in \(now.map { "\($0)" } ?? "no pool")")
+  }
 
   /// Runs `body` on a fiber of the scenario's scheduler and waits for it from this thread.
   func onFiber<R>(_ body: @escaping @Sendable () throws -> R) throws -> R {

@@ -4,8 +4,8 @@ import Weft
 /// them all. Each fiber takes its ledger slot and returns a value derived from its index; the
 /// joiner checks every value. Variants per round (from the seed): one spawner; several
 /// spawner fibers; a share of sticky children (which makes their spawner sticky); spawning
-/// straight from the main thread (the injector path, fewer fibers); joining in spawn order or
-/// in reverse.
+/// straight from one to four plain OS threads at once (the injector path, fewer fibers);
+/// joining in spawn order or in reverse.
 let spawnFlat = Scenario(
   name: "spawn-flat",
   checks: "every fiber of a flat storm runs exactly once (ledger) and returns its own value"
@@ -36,7 +36,17 @@ let spawnFlat = Scenario(
 
   let good: Int
   if fromThread {
-    good = try spawnAndJoin(0..<n, 0)  // from this (non-worker) thread: through the injector
+    // From 1–4 plain OS threads at once: every spawn goes through the injector, and every
+    // join parks a thread on a futex.
+    let threads = rng.int(1...4)
+    let got = Tally()
+    let per = (n + threads - 1) / threads
+    onThreads(threads) { t in
+      let range = t * per..<min(n, (t + 1) * per)
+      guard !range.isEmpty else { return }
+      do { got.add(try spawnAndJoin(range, t)) } catch { round.failures.record("spawn-flat: thread \(t) failed: \(error)") }
+    }
+    good = got.total
   } else {
     good = try round.onFiber { () -> Int in
       let per = (n + spawners - 1) / spawners

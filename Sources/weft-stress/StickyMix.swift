@@ -11,7 +11,8 @@ import Weft
 ///   and each resumes on its first worker.
 /// Waits between checks (from the seed): `yield()`, a bare `wait()` woken by a migratable
 /// helper with a token (the wake-up must arrive with that token), `fetch` of a migratable
-/// child, and now and then a 1 ms sleep. Ledgers check every fiber ran once.
+/// child, and now and then a 1 ms sleep. Some families live in the interactive pool (their
+/// sticky children are pinned to an interactive worker). Ledgers check every fiber ran once.
 let stickyMix = Scenario(
   name: "sticky-mix",
   checks: "parent-stickiness rule; sticky fibers resume on their first threadid; wake-ups arrive with their token"
@@ -19,10 +20,10 @@ let stickyMix = Scenario(
   let families = round.size(2_000, minimum: 10)
   // The plan, fixed by the seed: which families schedule a sticky child, and which of those
   // children have a sticky grandchild.
-  var plan: [(stickyChild: Bool, created: Bool, grandchild: Bool)] = []
+  var plan: [(stickyChild: Bool, created: Bool, grandchild: Bool, pool: ThreadPool)] = []
   for j in 0..<families {
     var r = round.random(for: j, 4)
-    plan.append((r.chance(0.6), r.chance(0.5), r.chance(0.3)))
+    plan.append((r.chance(0.6), r.chance(0.5), r.chance(0.3), r.chance(0.15) ? .interactive : .default))
   }
   let planned = plan
   let childCount = plan.filter(\.stickyChild).count
@@ -76,10 +77,11 @@ let stickyMix = Scenario(
 
   try round.onFiber {
     let fs = (0..<families).map { j in
-      spawn {
+      spawn(pool: planned[j].pool) {
         familyRan.take(j)
         let p = planned[j]
         var r = round.random(for: j, 5)
+        round.checkPool(p.pool, "sticky-mix: family \(j)")
         round.check(!Fiber.current.sticky, "sticky-mix: family \(j) is sticky before scheduling a sticky child")
         var last = Threads.threadid()
         for _ in 0..<r.int(0...2) {

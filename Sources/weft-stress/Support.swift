@@ -159,3 +159,26 @@ final class SharedInt: Sendable {
 
 /// `s` padded with spaces to `width` characters.
 func padded(_ s: String, _ width: Int) -> String { s.count >= width ? s : s + String(repeating: " ", count: width - s.count) }
+
+/// Runs `body(i)` for i in 0..<count, each on its own new OS thread (not a Weft worker), and
+/// returns when all have finished (pthread_join).
+func onThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
+  final class Start: @unchecked Sendable {
+    let body: @Sendable (Int) -> Void
+    let index: Int
+    init(_ b: @escaping @Sendable (Int) -> Void, _ i: Int) { body = b; index = i }
+  }
+  var threads: [pthread_t] = []
+  for i in 0..<count {
+    var t = pthread_t()
+    let box = Unmanaged.passRetained(Start(body, i)).toOpaque()
+    let rc = pthread_create(&t, nil, { arg in
+      let start = Unmanaged<Start>.fromOpaque(arg!).takeRetainedValue()
+      start.body(start.index)
+      return nil
+    }, box)
+    precondition(rc == 0, "weft-stress: pthread_create failed (\(rc))")
+    threads.append(t)
+  }
+  for t in threads { pthread_join(t, nil) }
+}

@@ -9,7 +9,8 @@ import Weft
 /// - with two or more workers, now and then one fiber spins without ever yielding until
 ///   every (migratable) sleeper has woken: timers must still fire while a worker is busy
 ///   forever (Julia #43952); the spinner gives up, and the round fails, after 20 s;
-/// - the main thread (not a worker) sleeps too.
+/// - the main thread (not a worker) sleeps too; a share of the sleepers are in the
+///   interactive pool and must wake there.
 let timerStorm = Scenario(
   name: "timer-storm",
   checks: "thousands of concurrent sleeps: none lost (ledger), none early (monotonic clock); timedWait outcomes; timers fire while a worker spins"
@@ -40,12 +41,15 @@ let timerStorm = Scenario(
       var r = round.random(for: i, 8)
       let ms = r.int(0...maxMs)
       let useSeconds = r.chance(0.3)
-      return spawn(sticky: r.chance(stickyShare)) {
+      let pool: ThreadPool = r.chance(0.1) ? .interactive : .default
+      let sticky = r.chance(stickyShare)
+      return spawn(pool: pool, sticky: sticky) {
         let requested = UInt64(max(ms, 1)) * 1_000_000  // Weft's minimum sleep is 1 ms, as Julia's
         let t0 = nowNanoseconds()
         if useSeconds { try sleep(seconds: Double(ms) / 1000) } else { try sleep(for: .milliseconds(ms)) }
         let elapsed = nowNanoseconds() - t0
         woke.take(i)
+        if !sticky { round.checkPool(pool, "timer-storm: sleeper \(i)") }  // sticky: pinned to its spawner's worker
         awake.add(1)
         if elapsed < requested {
           early.add()

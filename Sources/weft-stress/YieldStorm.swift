@@ -3,7 +3,8 @@ import Weft
 
 /// yield-storm: many fibers yield at once, in three kinds (mixed per round by the seed):
 /// - plain yielders (`yield()` k times, k from the seed; some sticky, which must stay on
-///   their worker across every yield); each counts its own yields;
+///   their worker across every yield; some in the interactive pool, which must stay in
+///   it); each counts its own yields;
 /// - `yield(t, value:)` pairs: a fiber waits in `wait()` and its partner hands it a value
 ///   and yields to it; every hand-off must arrive, in order;
 /// - `yield(to:value:)` ping-pong (Julia's `yieldto`): two fibers switch to each other k
@@ -17,13 +18,13 @@ let yieldStorm = Scenario(
   let fibers = round.size(200, minimum: 4)
   let maxYields = rng.pick([50, 500, 2_000])
   let stickyShare = rng.pick([0.0, 0.25])
-  var kinds: [(kind: Int, yields: Int, sticky: Bool)] = []
+  var kinds: [(kind: Int, yields: Int, sticky: Bool, interactive: Bool)] = []
   var expectedYields = 0
   for i in 0..<fibers {
     var r = round.random(for: i, 7)
     let kind = r.int(0...9) < 6 ? 0 : r.int(1...2)
     let k = r.int(1...maxYields)
-    kinds.append((kind, k, r.chance(stickyShare)))
+    kinds.append((kind, k, r.chance(stickyShare), r.chance(0.1)))
     expectedYields += k
   }
   let plan = kinds
@@ -34,7 +35,7 @@ let yieldStorm = Scenario(
 
   try round.onFiber {
     let fs = (0..<fibers).map { i in
-      spawn(sticky: plan[i].sticky) {
+      spawn(pool: plan[i].interactive ? .interactive : .default, sticky: plan[i].sticky) {
         ran.take(i)
         let k = plan[i].yields
         switch plan[i].kind {
@@ -49,6 +50,9 @@ let yieldStorm = Scenario(
             }
           }
           yields.add(mine)
+          // Only migratable fibers: a sticky one is pinned to the worker that spawned it,
+          // whatever pool it asked for (Docs/Architecture.md, "Thread pools and placement").
+          if !plan[i].sticky { round.checkPool(plan[i].interactive ? .interactive : .default, "yield-storm: fiber \(i)") }
           round.check(mine == k, "yield-storm: fiber \(i) counted \(mine) yields, expected \(k)")
         case 1:
           // yield(t, value:): the partner hands over 0..<k, one per wait() of this fiber. It

@@ -17,9 +17,9 @@ if options.list {
 }
 
 let scenarios = options.selected(from: allScenarios, hidden: selfTestScenarios)
-let scheduler = Scheduler(threads: options.workers, trackFibers: options.trackFibers)
+let scheduler = Scheduler(threads: options.workers, interactiveThreads: options.interactive, trackFibers: options.trackFibers)
 print("weft-stress: \(scenarios.count) scenario\(scenarios.count == 1 ? "" : "s"), \(trimmed(options.duration)) s each, "
-  + "scale \(trimmed(options.scale)), \(options.workers) worker\(options.workers == 1 ? "" : "s"), seed \(options.seed)"
+  + "scale \(trimmed(options.scale)), \(options.workers)+\(options.interactive) workers (default+interactive), seed \(options.seed)"
   + (options.round.map { ", round \($0) only" } ?? "") + (options.soak ? ", soak mode" : "")
   + ", watchdog \(trimmed(options.watchdog)) s" + (options.trackFibers ? "" : ", fibers not tracked"))
 flushOutput()
