@@ -51,6 +51,16 @@ struct AtomicWord: @unchecked Sendable {
   func fetchAddFull(_ delta: UInt) -> UInt { weft_fetch_add_full(pointer, delta) }
   @inline(__always) @discardableResult
   func fetchSubFull(_ delta: UInt) -> UInt { weft_fetch_add_full(pointer, 0 &- delta) }
+  /// Sequentially consistent bitwise OR (sets `bits`; setting a set bit changes nothing).
+  @inline(__always) @discardableResult
+  func fetchOrFull(_ bits: UInt) -> UInt {
+    var seen = loadRelaxed()
+    while true {
+      let found = weft_fetch_cas_full(pointer, seen, seen | bits)
+      if found == seen { return found }
+      seen = found
+    }
+  }
   @inline(__always) @discardableResult
   func fetchAddRelaxed(_ delta: UInt) -> UInt { weft_fetch_add_relaxed(pointer, delta) }
 

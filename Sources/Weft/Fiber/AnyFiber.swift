@@ -193,7 +193,7 @@ public class AnyFiber: @unchecked Sendable {
     outcome.pointee.body = nil
     do {
       try body(resultSlot)
-      flags.fetchAddFull(FiberFlags.hasResult)
+      flags.fetchOrFull(FiberFlags.hasResult)
       return nil
     } catch {
       return error

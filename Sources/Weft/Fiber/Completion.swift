@@ -4,6 +4,23 @@
 //   with release under `completionLock`; readers check `done` with acquire first.
 // - C2: a waiter registers under `completionLock` only while the state is not `done`, so the
 //   finishing fiber, which takes the whole list under the same lock, wakes every waiter once.
+//
+// Inline run (Cilk's and oneTBB's trick for fork–join): a fiber that waits for a child that
+// has not started and still sits at the bottom of its own worker's deque pops it and runs its
+// body right there, on the waiter's stack, as a call — no stack, no switches, no park.
+// - I1: the child keeps its identity while it runs inline: it is the worker's `current` and
+//   the thread's current fiber, its state goes runnable → running → done as usual, and it
+//   borrows the waiter's stack and TSan fiber. If it parks, the worker records the switch
+//   against the child (`Worker.runFiber` reads `current` after the switch), and the waiter's
+//   stack travels with the child until the child's body returns into the waiter.
+// - I2: only a migratable waiter and a migratable child of the same pool with the default
+//   stack size qualify, so running together on one stack never breaks stickiness or a
+//   requested stack size.
+// - I4: only a fiber that has never started qualifies (the deque also holds fibers that were
+//   woken after parking; those must resume on their own stack).
+// - I3: inline runs nest (a child run inline may itself run a child inline), so one runs only
+//   while at least half of the waiter's stack is free: a chain of spawn-then-fetch thousands
+//   deep falls back to separate stacks instead of overflowing one.
 
 extension AnyFiber {
   /// Runs the body on the fiber's own stack, then completes.
@@ -20,7 +37,7 @@ extension AnyFiber {
     completionLock.lock()
     if let failure {
       outcome.pointee.error = failure
-      flags.fetchAddFull(FiberFlags.failed)
+      flags.fetchOrFull(FiberFlags.failed)
     }
     // Release (CAS): publishes the result (C1). A late wake may have left `notified`.
     while true {
@@ -31,6 +48,7 @@ extension AnyFiber {
     let hooks = coldIfAllocated?.completionHooks ?? []
     coldIfAllocated?.completionHooks = []
     completionLock.unlock()
+    if let registry = scheduler?.registry { registry.remove(self) }  // state dumps (FiberRegistry R1)
     while let w = waiters.popFirst() { w.wake() }
     for hook in hooks { hook(self) }
   }
@@ -38,6 +56,7 @@ extension AnyFiber {
   /// Blocks the calling context until this fiber is done (C2).
   func waitUntilDone() {
     if state.loadAcquire() == FiberState.done { return }  // acquire: pairs with C1's release
+    if runInlineIfPossible() { return }
     let me = AnyFiber.currentContext
     precondition(me !== self, "Weft misuse: fiber \(id) waited for itself, which can never finish")
     completionLock.lock()
@@ -47,6 +66,42 @@ extension AnyFiber {
     completionLock.unlock()
     repeat { me.park() } while state.loadAcquire() != FiberState.done
     me.waitingOn = ""
+  }
+
+  /// I1, I2: runs this fiber's body on the calling fiber's stack if it qualifies; true if it
+  /// ran (and is now done).
+  private func runInlineIfPossible() -> Bool {
+    // Until it is popped below, this fiber may be running elsewhere: read only its immutable
+    // and atomic fields here.
+    guard stackSize == 0, state.loadAcquire() == FiberState.runnable,
+          flags.loadAcquire() & FiberFlags.started == 0,
+          let p = ThreadLocal.fiber, ThreadLocal.worker != nil else { return false }
+    unowned(unsafe) let waiter = Unmanaged<AnyFiber>.fromOpaque(p).takeUnretainedValue()
+    guard !waiter.sticky, let stack = waiter.stack else { return false }
+    var probe: UInt8 = 0
+    let sp = withUnsafeMutablePointer(to: &probe) { UInt(bitPattern: $0) }
+    guard sp > UInt(bitPattern: stack.lowestUsable) + UInt(stack.usable / 2) else { return false }  // I3
+    unowned(unsafe) let worker = Worker.currentUnchecked
+    guard let bottom = worker.deque.pop() else { return false }
+    // Popped from this worker's deque, it is ours (F1), and a deque holds only migratable
+    // fibers of this worker's scheduler and pool (I2). Only one that never ran qualifies (I4).
+    guard bottom === self, context == nil else { worker.deque.push(bottom); return false }
+    // Taken from a run queue: this worker owns it (F1).
+    state.storeRelease(FiberState.running)
+    flags.fetchOrFull(FiberFlags.started)
+    run.pointee.stack = waiter.stack
+    run.pointee.tsanFiber = waiter.tsanFiber
+    worker.current = self
+    ThreadLocal.setFiber(Unmanaged.passUnretained(self).toOpaque())
+    runBody()
+    // The body may have parked and resumed on another worker: restore the waiter there.
+    let now = Worker.currentUnchecked
+    now.current = waiter
+    ThreadLocal.setFiber(p)
+    run.pointee.stack = nil
+    run.pointee.tsanFiber = nil
+    context = nil
+    return true
   }
 
   /// Runs `hook` once the fiber is done: at once (on the caller) if it already is, else on

@@ -15,11 +15,12 @@ import CWeft
 /// - S3: under ThreadSanitizer, the annotation and the jump happen in one uninstrumented C
 ///   function (`weft_switch`).
 enum Context {
-  /// Jumps from the worker loop into `fiber`; returns when the fiber switches back.
+  /// Jumps from the worker loop into `fiber`; returns, when a fiber switches back, the
+  /// context to store (S1) in whichever fiber switched out — `fiber`, or one it ran inline
+  /// (Completion I1): the worker's `current` says which.
   @inline(__always)
-  static func switchIn(_ fiber: AnyFiber, on worker: Worker) {
-    let t = weft_switch(fiber.context, nil, fiber.tsanFiber)
-    fiber.context = t.fctx  // S1
+  static func switchIn(_ fiber: AnyFiber, on worker: Worker) -> UnsafeMutableRawPointer? {
+    weft_switch(fiber.context, nil, fiber.tsanFiber).fctx
   }
 
   /// Jumps from the running fiber back to its worker's loop; returns when the fiber has been

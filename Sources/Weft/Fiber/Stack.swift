@@ -79,6 +79,7 @@ final class StackPool: @unchecked Sendable {
   static let slabStacks = 64
   static let sharedCacheLimit = 1024
   static let workerCacheLimit = 32
+  static let trimBatch = 256
 
   /// How many guarded stacks the process may have: half of what `vm.max_map_count` leaves
   /// after a reserve for everything else (threads, malloc arenas, libraries).
@@ -126,22 +127,22 @@ final class StackPool: @unchecked Sendable {
     cache = []
   }
 
-  /// Releases the memory of cached stacks beyond `sharedCacheLimit` (called by idle workers).
+  /// Releases the memory of at most `trimBatch` cached stacks beyond `sharedCacheLimit`;
+  /// called by a worker about to park, so a large surplus (after 100,000 fibers ended, say) is
+  /// given back a batch per idle moment instead of stalling newly submitted work.
   func trim() {
-    while true {
-      lock.lock.lock()
-      guard free.count > StackPool.sharedCacheLimit else { lock.lock.unlock(); return }
-      let batch = free.suffix(64)
-      free.removeLast(batch.count)
-      lock.lock.unlock()
-      for stack in batch {
-        // The lowest page (the canary) and the highest (the info block) stay valid.
-        let from = stack.lowestUsable + pageSize
-        let to = UnsafeMutableRawPointer(bitPattern: UInt(bitPattern: stack.top) & ~UInt(pageSize - 1))!
-        if to > from { madvise(from, to - from, MADV_DONTNEED) }
-      }
-      lock.lock.withLock { cold.append(contentsOf: batch) }
+    lock.lock.lock()
+    guard free.count > StackPool.sharedCacheLimit else { lock.lock.unlock(); return }
+    let batch = free.suffix(min(StackPool.trimBatch, free.count - StackPool.sharedCacheLimit))
+    free.removeLast(batch.count)
+    lock.lock.unlock()
+    for stack in batch {
+      // The lowest page (the canary) and the highest (the info block) stay valid.
+      let from = stack.lowestUsable + pageSize
+      let to = UnsafeMutableRawPointer(bitPattern: UInt(bitPattern: stack.top) & ~UInt(pageSize - 1))!
+      if to > from { madvise(from, to - from, MADV_DONTNEED) }
     }
+    lock.lock.withLock { cold.append(contentsOf: batch) }
   }
 
   private func map(usable: Int) -> FiberStack {

@@ -10,9 +10,10 @@ import Glibc
 /// under its own `FutexLock`. A fiber's shard is the low bits of its id and its home slot the
 /// next bits: ids are handed out in sequence, so consecutive spawns land on different shards
 /// (workers rarely contend) and, within a shard, on neighbouring slots (few cache misses).
-/// - R1: a fiber is inserted by `Scheduler.submit` before it is queued, and removed by the
-///   worker that switched it out for the last time (`.finish`), so insert happens before
-///   remove and a finished fiber is never listed once its worker has freed its stack.
+/// - R1: a fiber is inserted by `Scheduler.submit` before it is queued, and removed when it
+///   completes (`AnyFiber.complete`, on its own stack or run inline by a waiter), after
+///   `done` is published and before its waiters are woken; so insert happens before remove,
+///   and snapshots skip a fiber already `done` but not yet removed.
 /// - R2: the table holds one retain per fiber (`Unmanaged.passRetained`), so a snapshot that
 ///   copied a fiber out under a shard lock may read its atomic state afterwards.
 /// - R3: fibers abandoned by `shutdown()` (blocked forever) stay listed, as they stay alive.
@@ -69,7 +70,7 @@ final class FiberRegistry: @unchecked Sendable {
     s.lock.unlock()
   }
 
-  /// R1: called by the worker that finished `f`.
+  /// R1: called by `f` itself as it completes.
   func remove(_ f: AnyFiber) {
     let s = shard(f.id)
     s.lock.lock()
@@ -197,7 +198,7 @@ extension Scheduler {
   public var tracksFibers: Bool { registry != nil }
 
   /// The number of live fibers (scheduled and not finished), or nil when not tracking.
-  /// A fiber leaves the count just after its waiters were woken, so right after `fetch()`
-  /// returns the fiber may still be counted for a moment.
+  /// A fiber leaves the count as it completes, just after it is `done` and before its
+  /// waiters wake, so right after a `fetch()` that saw it done it may be counted a moment.
   public var liveFiberCount: Int? { registry?.count }
 }

@@ -233,16 +233,19 @@ final class Worker: @unchecked Sendable {
   }
 
   /// Switches into `f` and, once it has switched out, does what it asked for (F2).
-  private func runFiber(_ f: AnyFiber) {
+  private func runFiber(_ next: AnyFiber) {
     if local.pointee.isSearching { endSearching() }
-    f.state.storeRelease(FiberState.running)  // F1: this worker owns f now
-    if f.context == nil { start(f) }
-    current = f
-    currentFiberID.storeRelaxed(UInt(f.id))  // for dumps only: no ordering needed
+    next.state.storeRelease(FiberState.running)  // F1: this worker owns it now
+    if next.context == nil { start(next) }
+    current = next
+    currentFiberID.storeRelaxed(UInt(next.id))  // for dumps only: no ordering needed
     local.pointee.switches &+= 1
-    ThreadLocal.setFiber(Unmanaged.passUnretained(f).toOpaque())
-    Context.setCurrentStack(f.stack)
-    Context.switchIn(f, on: self)
+    ThreadLocal.setFiber(Unmanaged.passUnretained(next).toOpaque())
+    Context.setCurrentStack(next.stack)
+    let saved = Context.switchIn(next, on: self)
+    // The fiber that switched out: `f`, or a fiber it was running inline (Completion I1).
+    let f = current.unsafelyUnwrapped
+    f.context = saved  // S1
     Context.setCurrentStack(nil)
     ThreadLocal.setFiber(nil)
     current = nil
@@ -265,7 +268,6 @@ final class Worker: @unchecked Sendable {
       // A chain of completions (child wakes parent, parent finishes, …) always ends; only
       // fibers that hand off and park can ping-pong forever, so only they count (runNextCap).
       local.pointee.runNextStreak = 0
-      if let registry = scheduler.registry { registry.remove(f) }
       Context.destroyTSanFiber(f)
       if let s = f.stack { scheduler.stacks.give(s, cache: &local.pointee.stackCache) }
       f.stack = nil
@@ -280,7 +282,7 @@ final class Worker: @unchecked Sendable {
     let stack = scheduler.stacks.take(size: size, cache: &local.pointee.stackCache)
     f.stack = stack
     Context.make(f, stack: stack)
-    f.flags.fetchAddFull(FiberFlags.started)
+    f.flags.fetchOrFull(FiberFlags.started)
   }
 
   /// A fiber woken while parking: back into this worker's queues.

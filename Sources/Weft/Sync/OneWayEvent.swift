@@ -1,0 +1,102 @@
+// OneWayEvent: the Julia manual's "low-level synchronization using schedule and wait" example,
+// made a public primitive.
+//
+// Algorithm (the manual's): one atomic word, EMPTY → WAITING → NOTIFYING or EMPTY → NOTIFYING.
+// - wait: record the current context in `waiter`, then CAS EMPTY → WAITING. Success means the
+//   notifier is now obliged to wake us, so park at once (the bare `wait()`). Failure means the
+//   word is already NOTIFYING: return.
+// - notify: move the word to NOTIFYING (CAS loop). If it was WAITING, the waiter is parked or
+//   about to park, and only this notifier may wake it (Julia's "the caller must own the task").
+//
+// Invariants:
+// - O1: `waiter` is written only by the waiter, before its CAS EMPTY → WAITING (full), and read
+//   only by the notifier after its CAS WAITING → NOTIFYING (full), which synchronises with it.
+// - O2: the word reaches NOTIFYING exactly once and never leaves it; so at most one wake, and
+//   only when the waiter registered (WAITING), which is exactly when it parks.
+// - O3: the wake may arrive before the waiter has parked; `park()` keeps it (FiberState F3).
+//
+// | field (word) | written by                      | read by                         |
+// |--------------|---------------------------------|---------------------------------|
+// | state (0)    | waiter (CAS), notifier (CAS)    | both                            |
+// | waiter       | the waiter, before its CAS (O1) | the notifier, after its CAS     |
+
+/// A one-shot event for exactly one waiting fiber and one notifier, built on atomics and the
+/// bare park/wake (the `OneWayEvent` of the Julia manual's "Low-level synchronization using
+/// schedule and wait").
+///
+/// - **Triggering:** level, one-shot: once `notify()` has run, `wait()` returns at once, forever;
+///   there is no reset (make a new one).
+/// - **Memory ordering:** acquire/release: the notifier's writes before `notify()` are visible
+///   to the waiter after `wait()` (sequentially consistent CASes on one word).
+/// - **Blocks:** `wait()` parks the calling fiber (never its worker) or, off the workers, the
+///   calling thread. No locks: the cheapest blocking hand-over in Weft.
+/// - **Errors / contract:** one waiter and one notifier per event. A second fiber waiting while
+///   another waits is `Weft misuse:` (detected). A second `notify()` does nothing. A wait
+///   that is not the only thing that can wake that fiber (e.g. someone else `schedule`s it)
+///   breaks the contract, as in Julia.
+/// - **Julia:** the manual's `OneWayEvent` with `notify(ev)` / `wait(ev)`; Weft's also allows a
+///   wait after the notify (it returns at once) and reports a second concurrent waiter.
+public final class OneWayEvent: @unchecked Sendable {
+  // SAFETY (for @unchecked Sendable): `state` is atomic; `waiter` is handed from the waiter to
+  // the notifier through the state word's full CASes (O1).
+  private let words = AtomicBlock(count: 1)
+  @inline(__always) private var state: AtomicWord { words[0] }
+  @exclusivity(unchecked) private var waiter: AnyFiber?  // O1: handed over by the state CASes
+
+  static let empty: UInt = 0
+  static let waiting: UInt = 1
+  static let notifying: UInt = 2
+
+  /// Creates an event that has not been notified.
+  public init() {}
+  deinit { words.deallocate() }
+
+  /// Whether `notify()` has run (a snapshot).
+  public var isNotified: Bool { state.loadAcquire() == OneWayEvent.notifying }
+
+  /// Wakes the waiter if it waits; otherwise makes its coming `wait()` return at once.
+  public func notify() {
+    var s = state.loadAcquire()
+    while s != OneWayEvent.notifying {
+      // Full CAS: pairs with the waiter's CAS EMPTY → WAITING (O1, O2).
+      let seen = state.fetchCompareExchangeFull(s, OneWayEvent.notifying)
+      if seen == s {
+        if s == OneWayEvent.waiting {
+          // We own the waiter's wake now (O2); it parks or is about to (O3).
+          let w = waiter.unsafelyUnwrapped
+          waiter = nil
+          w.wake()
+        }
+        return
+      }
+      s = seen
+    }
+  }
+
+  /// Blocks the calling fiber until `notify()` (returns at once if it already ran).
+  /// - Precondition: no other fiber is waiting on this event.
+  public func wait() {
+    let s = state.loadAcquire()
+    if s == OneWayEvent.notifying { return }
+    if s == OneWayEvent.waiting { secondWaiter() }
+    let me = AnyFiber.currentContext
+    waiter = me  // O1: published by the CAS below
+    let seen = state.fetchCompareExchangeFull(OneWayEvent.empty, OneWayEvent.waiting)
+    if seen == OneWayEvent.empty {
+      // The notifier must now wake us; park immediately (nothing in between may yield).
+      me.waitingOn = "OneWayEvent"
+      me.park()
+      me.waitingOn = ""
+      return
+    }
+    if seen == OneWayEvent.waiting { secondWaiter() }
+    // NOTIFYING: the notifier came first and will not touch `waiter`.
+    waiter = nil
+  }
+
+  @inline(never)
+  private func secondWaiter() -> Never {
+    preconditionFailure("Weft misuse: OneWayEvent.wait() while another fiber waits on it; a OneWayEvent has "
+      + "exactly one waiter (use Event or Condition for several)")
+  }
+}

@@ -1,0 +1,152 @@
+// The one wait queue every synchronisation primitive parks on (DESIGN.md, layer 7).
+//
+// Algorithm: a FIFO of parked contexts (`WaiterList`, intrusive through `AnyFiber.waitNext`)
+// guarded by a short internal `FutexLock`. A waiter decides under the lock that it must wait,
+// appends itself, releases the lock and parks (`AnyFiber.park`, token semantics, FiberState
+// F3). A waker decides under the lock whom to wake, removes those fibers from the list, releases
+// the lock and only then wakes them (STYLE.md habit 5). "The current context" is a fiber (it
+// switches away and its worker runs other fibers) or the calling non-worker thread (it sleeps
+// on a futex); both are `AnyFiber`s, so every primitive works from both.
+//
+// Invariants:
+// - Q1: a fiber is in the list only between its own `enqueue` and the `dequeue`/`remove` that
+//   takes it out, and both happen under `mutex`.
+// - Q2: exactly one party wakes a registered fiber: whoever removed it from the list under
+//   `mutex` (a notifier, or the timeout hook of a timed wait). A wake that lands before the
+//   fiber has finished parking is kept by the fiber's state word (F3), so removing and waking
+//   after unlocking never loses a wake-up.
+// - Q3: a timed wait's timeout hook acts only while its ticket is `active`; the waiter clears
+//   `active` under `mutex` after it resumes, so a late-firing hook can never remove the same
+//   fiber from a later wait on this queue (timers may run an action concurrently with cancel).
+// - Q4: `mutex` is held only for O(1) list and state updates (plus O(n) `remove` on a
+//   timeout), never across `park()`: it blocks OS threads, not fibers.
+//
+// | field          | written by                                | read by                     |
+// |----------------|-------------------------------------------|-----------------------------|
+// | words[0] mutex | lock/unlock (atomic)                      | lock/unlock                 |
+// | words[1...]    | the owning primitive (atomic, its rules)  | the owning primitive        |
+// | waiters        | holders of `mutex`                        | holders of `mutex`          |
+// | ticket fields  | holders of `mutex`                        | holders of `mutex`          |
+
+/// An internal FIFO of parked fibers and threads with its own short lock, plus a few atomic
+/// words that the owning primitive keeps its lock-free state in (so that the state and the
+/// queue share one allocation and one cache line).
+final class WaitQueue: @unchecked Sendable {
+  // SAFETY (for @unchecked Sendable): `waiters` is touched only under `mutex` (Q1); the words
+  // are accessed only atomically; `words` is freed in deinit when no thread can reach `self`.
+  private let words: AtomicBlock
+  @exclusivity(unchecked) private var waiters = WaiterList()  // guarded by `mutex` (Q1)
+
+  /// `stateWords`: how many atomic words (initially 0) the owning primitive needs.
+  init(stateWords: Int = 0) {
+    words = AtomicBlock(count: 1 + stateWords)
+  }
+
+  deinit { words.deallocate() }
+
+  @inline(__always) private var mutex: FutexLock { FutexLock(words[0]) }
+
+  /// The owning primitive's `index`th atomic word.
+  @inline(__always) func stateWord(_ index: Int) -> AtomicWord { words[1 + index] }
+
+  // MARK: Under the lock
+
+  @inline(__always) func lock() { mutex.lock() }
+  @inline(__always) func unlock() { mutex.unlock() }
+
+  /// Lock held. Whether no one waits.
+  var isEmpty: Bool { waiters.isEmpty }
+  /// Lock held. How many wait.
+  var count: Int { waiters.count }
+
+  /// Lock held. Registers `fiber` last (or first).
+  func enqueue(_ fiber: AnyFiber, first: Bool = false) {
+    if first { waiters.prepend(fiber) } else { waiters.append(fiber) }
+  }
+
+  /// Lock held. Takes the first waiter; the caller wakes it after unlocking (Q2).
+  func dequeue() -> AnyFiber? { waiters.popFirst() }
+
+  /// Lock held. Takes every waiter; the caller wakes them after unlocking (Q2).
+  func dequeueAll() -> WaiterList { waiters.takeAll() }
+
+  /// Lock held. Takes up to `limit` waiters, in order.
+  func dequeue(upTo limit: Int) -> WaiterList {
+    if limit >= waiters.count { return waiters.takeAll() }
+    var taken = WaiterList()
+    for _ in 0..<limit { if let f = waiters.popFirst() { taken.append(f) } }
+    return taken
+  }
+
+  // MARK: Parking
+
+  /// Lock held on entry, released on return. Registers `me` (the current context), releases
+  /// the lock and parks until the fiber that removes `me` wakes it (Q1, Q2).
+  func parkUnlocking(_ me: AnyFiber, first: Bool = false, reason: StaticString) {
+    enqueue(me, first: first)
+    mutex.unlock()
+    me.waitingOn = reason
+    me.park()
+    me.waitingOn = ""
+  }
+
+  /// Like `parkUnlocking`, but gives up at `deadline` (monotonic ns). Returns true when woken
+  /// by a notifier, false on timeout (then `me` is no longer registered). `whenTimedOut` runs
+  /// under the lock right after the timeout removed `me` (e.g. to clear a "has waiters" bit).
+  func parkUnlocking(_ me: AnyFiber, first: Bool = false, reason: StaticString, deadline: UInt64,
+                     whenTimedOut: (@Sendable () -> Void)? = nil) -> Bool {
+    let ticket = TimedWaitTicket()
+    enqueue(me, first: first)
+    mutex.unlock()
+    me.waitingOn = reason
+    me.park(deadline: deadline) { [self] in
+      self.mutex.lock()
+      // Q3: only the wait this hook was made for, and only if no notifier took `me` (Q2).
+      let removed = ticket.active && self.waiters.remove(me)
+      if removed {
+        ticket.timedOut = true
+        whenTimedOut?()
+      }
+      self.mutex.unlock()
+      if removed { me.wake() }
+    }
+    me.waitingOn = ""
+    mutex.lock()
+    ticket.active = false  // Q3
+    let timedOut = ticket.timedOut
+    mutex.unlock()
+    return !timedOut
+  }
+
+  /// Wakes every fiber of `list` (taken under the lock, woken after it: Q2). Pops before
+  /// waking: a woken fiber may reuse its link at once.
+  static func wakeAll(_ list: inout WaiterList) {
+    while let f = list.popFirst() { f.wake() }
+  }
+}
+
+/// One timed wait's record, read and written only under its queue's lock (Q3).
+final class TimedWaitTicket: @unchecked Sendable {
+  // SAFETY: both fields are guarded by the owning WaitQueue's mutex.
+  var active = true
+  var timedOut = false
+}
+
+extension AnyFiber {
+  /// The id of the calling context (fiber or thread fiber), without retaining it: the
+  /// identity locks record as their owner. Ids are never reused, so a fiber that ended holding
+  /// a lock can never be mistaken for a later one.
+  @inline(__always)
+  static var currentID: UInt {
+    if let p = ThreadLocal.fiber {
+      // SAFETY: the slot's fiber is alive while it runs on this thread (see currentContext).
+      return Unmanaged<AnyFiber>.fromOpaque(p)._withUnsafeGuaranteedRef { UInt($0.id) }
+    }
+    return UInt(AnyFiber.currentContext.id)
+  }
+
+  /// "worker N" or "thread (not a worker)", for misuse messages.
+  static var currentPlaceDescription: String {
+    Worker.current.map { "worker \($0.index + 1)" } ?? "a thread that is not a Weft worker"
+  }
+}

@@ -1,0 +1,99 @@
+import Foundation
+import Testing
+@testable import Weft
+
+@Suite struct SyncOneWayEventTests {
+  /// The manual's example, with a recorder instead of println, run on a fiber (the sticky child
+  /// shares the parent's worker, as `@async` does).
+  @Test func manualExampleOnAFiber() throws {
+    let lines = try onScheduler(threads: 2) { () -> [String] in
+      let rec = LineRecorder()
+      let ev = OneWayEvent()
+      try sync {
+        spawn(sticky: true) {
+          ev.wait()
+          rec.record("done")
+        }
+        rec.record("notifying...")
+        ev.notify()
+      }
+      return rec.all
+    }
+    #expect(lines == ["notifying...", "done"])
+  }
+
+  /// The same from a plain thread: there the sticky child runs in parallel and may wait first.
+  @Test func manualExampleOnAThread() throws {
+    try withWatchdog {
+      let rec = LineRecorder()
+      let ev = OneWayEvent()
+      try sync {
+        spawn(sticky: true) {
+          ev.wait()
+          rec.record("done")
+        }
+        rec.record("notifying...")
+        ev.notify()
+      }
+      #expect(rec.all == ["notifying...", "done"])
+    }
+  }
+
+  @Test func waitAfterNotifyReturnsAtOnce() {
+    let ev = OneWayEvent()
+    #expect(!ev.isNotified)
+    ev.notify()
+    ev.notify()  // a second notify does nothing
+    #expect(ev.isNotified)
+    ev.wait()
+    ev.wait()
+  }
+
+  /// notify racing wait across workers: thousands of rounds, none lost.
+  @Test func notifyRacingWaitStress() throws {
+    let rounds = syncScaled(20_000)
+    let woke = try onScheduler(threads: 3) { () -> Int in
+      let woke = AtomicCounter()
+      var pending: [Fiber<Void>] = []
+      for i in 0..<rounds {
+        let ev = OneWayEvent()
+        let w = spawn { ev.wait(); woke.increment() }
+        let n = spawn { if i % 3 == 0 { yield() }; ev.notify() }
+        pending.append(w)
+        pending.append(n)
+        if pending.count >= 64 {
+          for f in pending { try f.wait() }
+          pending.removeAll(keepingCapacity: true)
+        }
+      }
+      for f in pending { try f.wait() }
+      return woke.count
+    }
+    #expect(woke == rounds)
+  }
+
+  /// Plain threads as waiter or notifier.
+  @Test func threadsAsWaiterAndNotifier() throws {
+    try withWatchdog {
+      for _ in 0..<500 {
+        let a = OneWayEvent(), b = OneWayEvent()
+        let t = JoinableThread { a.wait(); b.notify() }
+        let f = spawn { a.notify() }
+        b.wait()
+        t.join()
+        try f.wait()
+      }
+    }
+  }
+
+  @Test func secondWaiterIsMisuse() async {
+    let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      let ev = OneWayEvent()
+      let first = spawn { ev.wait() }
+      while !first.isStarted { yield() }
+      while ev.isNotified == false && first.stateDescription != "parked" { yield() }
+      ev.wait()
+    }
+    #expect(standardError(result).contains("Weft misuse: OneWayEvent.wait() while another fiber waits on it"))
+  }
+}
