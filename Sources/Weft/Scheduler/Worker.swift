@@ -293,7 +293,10 @@ final class Worker: @unchecked Sendable {
   /// `yield()`: behind everything runnable here; handed to idle workers when there are any.
   private func requeueYielded(_ f: AnyFiber) {
     if f.sticky {
-      inbox.push(f)
+      // Its home is this worker (a sticky fiber runs nowhere else). Not its inbox: the inbox
+      // is looked at before `yielded`, so a sticky fiber spinning on yield() would starve the
+      // fibers waiting there forever (found by weft-stress; StickyYieldTests).
+      local.pointee.yielded.append(f)
     } else if pool.hasIdleWorkers {
       pool.injector.push(f)
       pool.notifyWork()
