@@ -51,6 +51,12 @@ final class Ledger: @unchecked Sendable {
     }
   }
 
+  /// How many times slot `i` was taken so far (1 << 31 and up: forbidden and taken).
+  func takes(_ i: Int) -> Int {
+    let v = slots[i].load(ordering: .relaxed)
+    return v == Ledger.forbidden ? 0 : Int(v)
+  }
+
   /// Checks that every slot was taken exactly once; records one failure listing the first
   /// missing slots. Returns the number of invariants checked (one per slot).
   @discardableResult

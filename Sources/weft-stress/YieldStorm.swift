@@ -8,7 +8,10 @@ import Weft
 /// - `yield(t, value:)` pairs: a fiber waits in `wait()` and its partner hands it a value
 ///   and yields to it; every hand-off must arrive, in order;
 /// - `yield(to:value:)` ping-pong (Julia's `yieldto`): two fibers switch to each other k
-///   times, each echoing the other's number; the sequence must arrive complete and in order.
+///   times, each echoing the other's number; the sequence must arrive complete and in order;
+/// - spin-waiters: a sticky fiber spins on `yield()` until a migratable partner, which
+///   itself yields k times first, sets a flag: a yielder must never starve the others (a
+///   sticky spinner once did; see StickyYieldTests).
 /// The ledger checks every fiber ran once; yield counts must add up exactly.
 let yieldStorm = Scenario(
   name: "yield-storm",
@@ -22,7 +25,7 @@ let yieldStorm = Scenario(
   var expectedYields = 0
   for i in 0..<fibers {
     var r = round.random(for: i, 7)
-    let kind = r.int(0...9) < 6 ? 0 : r.int(1...2)
+    let kind = r.int(0...9) < 6 ? 0 : r.int(1...3)
     let k = r.int(1...maxYields)
     kinds.append((kind, k, r.chance(stickyShare), r.chance(0.1)))
     expectedYields += k
@@ -72,6 +75,23 @@ let yieldStorm = Scenario(
             let got = try wait() as? Int
             round.check(got == v, "yield-storm: yield(t) pair \(i) got \(String(describing: got)), expected \(v)")
           }
+          try partner.wait()
+          yields.add(k)
+        case 3:
+          // Spin-waiter: this fiber becomes sticky (it schedules a sticky child) and spins on
+          // yield() until its migratable partner, spawned first, has yielded k times.
+          let flag = Flag()
+          let partner = spawn {
+            partnerRan.take(i)
+            for _ in 0..<k { yield() }
+            flag.set()
+          }
+          let spinner = spawn(sticky: true) { () -> Int in
+            var spins = 0
+            while !flag.isSet { yield(); spins += 1 }
+            return spins
+          }
+          _ = try spinner.fetch()
           try partner.wait()
           yields.add(k)
         default:
