@@ -12,7 +12,6 @@ let width = allScenarios.map(\.name.count).max() ?? 10
 
 if options.list {
   for s in allScenarios { print(padded(s.name, width) + "  " + s.checks) }
-  if !pendingScenarios.isEmpty { print("pending (need sync primitives or channels): " + pendingScenarios.joined(separator: " ")) }
   exit(0)
 }
 
