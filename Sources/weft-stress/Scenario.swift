@@ -89,7 +89,7 @@ final class Round: Sendable {
 /// Extra figures a scenario reports (summed or maxed over its rounds), printed after its
 /// summary line as key=value.
 final class Notes: Sendable {
-  private let values = Mutex<[(String, Int)]>([])
+  private let values = Locked<[(String, Int)]>([])
   init() {}
 
   func add(_ key: String, _ n: Int) {

@@ -6,7 +6,7 @@ import Glibc
 /// The failures of one scenario: the first messages (printed in the summary) and a count.
 /// With `--trap`, the first failure stops the program where it was detected.
 final class Failures: Sendable {
-  private let state = Mutex<(messages: [String], count: Int)>(([], 0))
+  private let state = Locked<(messages: [String], count: Int)>(([], 0))
   let trap: Bool
 
   init(trap: Bool) { self.trap = trap }
@@ -181,4 +181,30 @@ func onThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
     threads.append(t)
   }
   for t in threads { pthread_join(t, nil) }
+}
+
+/// A value behind a pthread mutex. Not `Synchronization.Mutex`: ThreadSanitizer intercepts
+/// pthread mutexes but cannot see Mutex's futex, so under `--sanitize=thread` a Mutex-guarded
+/// value would be reported as racing.
+final class Locked<State>: @unchecked Sendable {
+  // SAFETY: `state` is only touched between lock and unlock of `mutex`.
+  private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+  private var state: State
+
+  init(_ state: State) {
+    self.state = state
+    mutex = .allocate(capacity: 1)
+    pthread_mutex_init(mutex, nil)
+  }
+
+  deinit {
+    pthread_mutex_destroy(mutex)
+    mutex.deallocate()
+  }
+
+  func withLock<R>(_ body: (inout State) throws -> R) rethrows -> R {
+    pthread_mutex_lock(mutex)
+    defer { pthread_mutex_unlock(mutex) }
+    return try body(&state)
+  }
 }

@@ -14,7 +14,7 @@ enum Watchdog {
     var round = 0
     var rerun = ""
   }
-  static let activity = Mutex(Activity())
+  static let activity = Locked(Activity())
 
   static func setActivity(_ a: Activity) { activity.withLock { $0 = a } }
 
