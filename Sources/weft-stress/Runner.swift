@@ -49,13 +49,14 @@ func run(_ scenario: Scenario, options: Options, scheduler: Scheduler) -> Outcom
     out.rounds += 1
     if !failures.isEmpty { out.failedRound = index; break }
     if options.soak {
-      if out.rounds == 1 { rssStart = residentKiB() }
-      if rssMiddle == nil && nowSeconds() - start >= options.duration / 2 { rssMiddle = residentKiB() }
+      if out.rounds == 1 { releaseFreeHeap(); rssStart = residentKiB() }
+      if rssMiddle == nil && nowSeconds() - start >= options.duration / 2 { releaseFreeHeap(); rssMiddle = residentKiB() }
     }
   } while nowSeconds() - start < options.duration
   if failures.isEmpty { scenario.conclude?(notes, failures, options.workers) }
   out.seconds = nowSeconds() - start
   if options.soak {
+    releaseFreeHeap()
     let end = residentKiB()
     let middle = rssMiddle ?? rssStart
     out.rss = (rssStart, middle, end)

@@ -65,6 +65,16 @@ func nowNanoseconds() -> UInt64 {
 
 func nowSeconds() -> Double { Double(nowNanoseconds()) / 1e9 }
 
+/// Gives free heap memory back to the kernel (glibc's `malloc_trim(0)`, looked up at run
+/// time; a no-op elsewhere), so that a resident-set reading that follows counts memory in
+/// use, not memory freed and kept in the allocator's free lists (which would hide a leak
+/// until the free lists ran dry).
+func releaseFreeHeap() {
+  typealias Trim = @convention(c) (Int) -> Int32
+  guard let sym = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "malloc_trim") else { return }  // RTLD_DEFAULT
+  _ = unsafeBitCast(sym, to: Trim.self)(0)
+}
+
 /// Resident set size of this process in KiB (/proc/self/statm).
 func residentKiB() -> Int {
   guard let f = fopen("/proc/self/statm", "r") else { return 0 }
