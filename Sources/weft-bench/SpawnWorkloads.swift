@@ -65,7 +65,7 @@ func sequentialFib(_ n: Int) -> Int {
 func fib(_ n: Int) -> Workload {
   Workload(name: "fib\(n)", defaults: [("n", "\(n)")]) { s, p in
     let n = p.int("n")
-    precondition(n <= 40, "fib: n=\(n) is too large (at most 40)")
+    guard n <= 40 else { throw ArgumentError("fib: n=\(n) is too large (at most 40)") }
     let r = try onFiber(s) { try parallelFib(n) }
     let spawns = fibSpawns(n)
     return Outcome(operations: Double(spawns), ok: r == sequentialFib(n), extra: [("spawns", "\(spawns)")])
@@ -76,7 +76,7 @@ func fib(_ n: Int) -> Workload {
 func forkJoin(workers: Int) -> Workload {
   var w = Workload(name: "fork_join_\(workers)w", defaults: [("n", "30")]) { _, p in
     let n = p.int("n")
-    precondition(n <= 40, "fork_join: n=\(n) is too large (at most 40)")
+    guard n <= 40 else { throw ArgumentError("fork_join: n=\(n) is too large (at most 40)") }
     let own = Scheduler(threads: workers)
     defer { own.shutdown() }
     let r = try onFiber(own) { try parallelFib(n) }

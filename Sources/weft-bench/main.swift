@@ -33,6 +33,21 @@ for name in selected where !allWorkloads.contains(where: { $0.name == name }) {
   exit(2)
 }
 
+// Self-check, in top-level code on purpose (DESIGN.md): closures written in main.swift are
+// main-actor isolated unless @Sendable, and the runtime would trap when one ran on a worker.
+// This is README's example; it must run on a worker and return.
+@Sendable func readmeFib(_ n: Int) throws -> Int {
+  if n < 2 { return n }
+  let a = spawn { try readmeFib(n - 1) }
+  let b = try readmeFib(n - 2)
+  return try a.fetch() + b
+}
+let selfCheck = try spawn { (try readmeFib(20), Threads.threadid()) }.fetch()
+guard selfCheck.0 == 6765, selfCheck.1 > 0 else {
+  print("weft-bench: self-check failed: fib(20) = \(selfCheck.0) on thread \(selfCheck.1)")
+  exit(1)
+}
+
 let scheduler = workers.map { Scheduler(threads: $0) } ?? Scheduler.shared
 var failed = false
 for w in allWorkloads where selected.isEmpty || selected.contains(w.name) {

@@ -86,8 +86,8 @@ public class AnyFiber: @unchecked Sendable {
     @inline(__always) get { links.pointee.inboxNext }
     @inline(__always) set { links.pointee.inboxNext = newValue }
   }
-  /// Link for waiter lists (guarded by the list owner's lock).
-  var waitNext: AnyFiber? {
+  /// Link for waiter lists: a raw `Unmanaged` pointer or 0 (guarded by the list owner's lock).
+  var waitNextRaw: UInt {
     @inline(__always) get { links.pointee.waitNext }
     @inline(__always) set { links.pointee.waitNext = newValue }
   }

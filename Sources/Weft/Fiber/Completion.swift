@@ -30,6 +30,10 @@ extension AnyFiber {
       complete(error: e)
       return
     }
+    // A value passed when starting (`schedule(t, value:)`, `yield(to: t, value:)` of a created
+    // fiber) goes to the body's first switch, which takes no argument (Julia): drop it, so
+    // the fiber's first `wait()` does not return it.
+    wakeValue = nil
     complete(error: invoke())
   }
 

@@ -45,7 +45,7 @@ enum FiberCore {
   }
 
   struct Links {
-    var waitNext: AnyFiber? = nil
+    var waitNext: UInt = 0
     var inboxNext: UInt = 0
   }
 

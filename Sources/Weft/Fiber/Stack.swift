@@ -65,7 +65,11 @@ let pageSize: Int = Int(sysconf(Int32(_SC_PAGESIZE)))
 ///   with `madvise(MADV_DONTNEED)` (off the hot path) and move to the `cold` list; they keep
 ///   their mapping (mappings are the scarce resource) and are reused after the warm ones.
 /// - Stacks of other sizes are mapped for the spawn that asks and unmapped when it ends.
-/// - I1: `guardedCount` counts live guarded mappings; it never exceeds `guardedLimit`.
+/// - I1: `guardedCount` counts this pool's live guarded mappings; it never exceeds
+///   `guardedLimit`, and the process-wide count (all schedulers) never exceeds
+///   `processGuardedLimit`.
+/// - I2: `releaseAll` (shutdown, deinit) unmaps every cached stack and every slab whose
+///   stacks are all free; stacks of fibers abandoned at shutdown stay mapped.
 final class StackPool: @unchecked Sendable {
   let defaultUsable: Int
   private let lock = OwnedFutexLock()
@@ -74,7 +78,9 @@ final class StackPool: @unchecked Sendable {
   private var cold: [FiberStack] = []
   private var guardedCount = 0
   private var slabFree: [FiberStack] = []
-  private(set) var slabCount = 0
+  private var slabs: [(base: UnsafeMutableRawPointer, length: Int)] = []
+  /// Live guarded stacks of every pool in the process (I1).
+  private static let processGuarded = AtomicBlock(count: 1)
 
   static let slabStacks = 64
   static let sharedCacheLimit = 1024
@@ -91,7 +97,9 @@ final class StackPool: @unchecked Sendable {
       if fgets(&buffer, 32, f) != nil, let v = Int(String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self).filter(\.isNumber)) { maxMaps = v }
       fclose(f)
     }
-    return max(0, (maxMaps - 12_000) / 2)
+    // ThreadSanitizer maps memory of its own for every fiber: leave it most of the budget.
+    let share = weft_tsan_enabled() ? 4 : 1
+    return max(0, (maxMaps - 12_000) / 2 / share)
   }()
 
   /// Most guarded stacks this pool maps (I1); the rest come from slabs.
@@ -100,6 +108,36 @@ final class StackPool: @unchecked Sendable {
   init(defaultStackSize: Int, guardedLimit: Int = StackPool.processGuardedLimit) {
     defaultUsable = roundUpToPage(max(defaultStackSize, 16 * 1024))
     self.guardedLimit = guardedLimit
+  }
+
+  deinit { releaseAll() }
+
+  /// I2: gives every cached stack and every wholly free slab back to the kernel.
+  func releaseAll() {
+    lock.lock.lock()
+    let cached = free + cold + slabFree
+    free = []; cold = []; slabFree = []
+    var slabList = slabs
+    lock.lock.unlock()
+    var freePerSlab = [Int](repeating: 0, count: slabList.count)
+    for s in cached {
+      if s.fromSlab {
+        if let i = slabList.firstIndex(where: { s.base >= $0.base && s.base < $0.base + $0.length }) { freePerSlab[i] += 1 }
+      } else {
+        munmap(s.base, s.length)
+        if s.guarded { releaseGuardedBudget() }
+      }
+    }
+    for i in slabList.indices.reversed() where freePerSlab[i] == StackPool.slabStacks {
+      munmap(slabList[i].base, slabList[i].length)
+      slabList.remove(at: i)
+    }
+    lock.lock.withLock { slabs = slabList }
+  }
+
+  private func releaseGuardedBudget() {
+    lock.lock.withLock { guardedCount -= 1 }
+    StackPool.processGuarded[0].fetchSubFull(1)
   }
 
   /// A stack with at least `size` usable bytes.
@@ -146,9 +184,14 @@ final class StackPool: @unchecked Sendable {
   }
 
   private func map(usable: Int) -> FiberStack {
-    let useGuard = lock.lock.withLock { () -> Bool in
+    var useGuard = lock.lock.withLock { () -> Bool in
       if guardedCount < guardedLimit { guardedCount += 1; return true }
       return false
+    }
+    if useGuard && Int(StackPool.processGuarded[0].fetchAddFull(1)) >= StackPool.processGuardedLimit {
+      StackPool.processGuarded[0].fetchSubFull(1)
+      lock.lock.withLock { guardedCount -= 1 }
+      useGuard = false
     }
     if useGuard {
       let length = usable + pageSize + roundUpToPage(FiberStack.infoBytes)
@@ -160,7 +203,7 @@ final class StackPool: @unchecked Sendable {
         }
         munmap(base, length)
       }
-      lock.lock.withLock { guardedCount -= 1 }
+      releaseGuardedBudget()
       // Fall through to an unguarded stack: the mapping budget or memory ran short.
     }
     if usable == defaultUsable { return takeFromSlab() }
@@ -187,7 +230,7 @@ final class StackPool: @unchecked Sendable {
     }
     let first = carved.removeLast()
     lock.lock.withLock {
-      slabCount += 1
+      slabs.append((slab, total))
       slabFree.append(contentsOf: carved)
     }
     return first
@@ -196,7 +239,7 @@ final class StackPool: @unchecked Sendable {
   private func unmap(_ stack: FiberStack) {
     if stack.fromSlab { lock.lock.withLock { slabFree.append(stack) }; return }
     munmap(stack.base, stack.length)
-    if stack.guarded { lock.lock.withLock { guardedCount -= 1 } }
+    if stack.guarded { releaseGuardedBudget() }
   }
 
   private func mapAnonymous(_ length: Int) -> UnsafeMutableRawPointer? {
@@ -212,6 +255,6 @@ final class StackPool: @unchecked Sendable {
 
   /// Counts for the state dump and tests.
   var statistics: (guarded: Int, slabs: Int, cachedShared: Int) {
-    lock.lock.withLock { (guardedCount, slabCount, free.count) }
+    lock.lock.withLock { (guardedCount, slabs.count, free.count + cold.count) }
   }
 }

@@ -122,10 +122,20 @@ public final class Scheduler: @unchecked Sendable {
     }
     for t in threadHandles { pthread_join(t, nil) }
     threadHandles = []
+    stacks.releaseAll()
   }
 
-  nonisolated(unsafe) private static var sharedStarted: Scheduler?
-  static var sharedIfStarted: Scheduler? { sharedStarted }
+  /// The shared scheduler once started, as an unretained pointer (0 before): written once by
+  /// `markShared` while `shared` is being initialised, read from any thread (`shutdown()` of
+  /// another scheduler, dumps), so it is an atomic word, not a plain static.
+  private static let sharedWord = AtomicBlock(count: 1)
+  static var sharedIfStarted: Scheduler? {
+    // Acquire: pairs with the release in `markShared`.
+    let p = sharedWord[0].loadAcquire()
+    if p == 0 { return nil }
+    // SAFETY: the shared scheduler is never released (the `shared` static holds it).
+    return Unmanaged<Scheduler>.fromOpaque(UnsafeRawPointer(bitPattern: p).unsafelyUnwrapped).takeUnretainedValue()
+  }
 
   /// The pool fibers asking for `kind` run in (Julia: an empty interactive pool means default).
   @inline(__always)
@@ -223,7 +233,10 @@ public final class Scheduler: @unchecked Sendable {
     return t
   }
 
-  static func markShared(_ s: Scheduler) { sharedStarted = s }
+  static func markShared(_ s: Scheduler) {
+    // Release: pairs with the acquire in `sharedIfStarted`.
+    sharedWord[0].storeRelease(UInt(bitPattern: Unmanaged.passUnretained(s).toOpaque()))
+  }
 
   static func threadCountsFromEnvironment() -> (Int, Int) {
     guard let env = getenv("WEFT_NUM_THREADS") else { return (cpuCount, 0) }

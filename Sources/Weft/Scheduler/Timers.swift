@@ -7,8 +7,11 @@
 ///   earlier deadline unparks it, or, with no timer sleeper, wakes a parked worker that will
 ///   become one. So a due timer fires even while other workers are busy forever.
 /// - T3: an entry's action runs at most once, outside the lock, and never after `cancel`
-///   returned for it (the action itself must still tolerate racing with a wake: see
-///   `AnyFiber.park(deadline:onTimeout:)`).
+///   returned for it: `fireDue` marks the entries it takes `firing` under the lock, and
+///   `cancel` of a firing entry waits until its action has returned (the action itself must
+///   still tolerate racing with a wake: see `AnyFiber.park(deadline:onTimeout:)`). Without
+///   the wait, a timeout taken by one worker just before a wake could run after the woken
+///   fiber had started its next timed wait, and time that one out early.
 final class Timers: @unchecked Sendable {
   // SAFETY: `heap`, `sequence`, `sleeper` are guarded by `lock`; `nextDeadline` is atomic.
   private let words = AtomicBlock(count: 2)  // 0: lock, 1: nextDeadline
@@ -44,11 +47,18 @@ final class Timers: @unchecked Sendable {
     return e
   }
 
-  /// T3: after this returns the action will not start (it may have run already).
+  /// T3: after this returns the action will not start and is not running (it may have run).
   func cancel(_ e: TimerEntry) {
     lock.lock()
     if e.index >= 0 { removeAt(e.index) }
+    var firing = e.firing
     lock.unlock()
+    // Another worker took the entry and is running its action (short: it locks a wait list
+    // and wakes a fiber). The caller holds no lock the action could need.
+    while firing {
+      cpuRelax()
+      firing = lock.withLock { e.firing }
+    }
   }
 
   /// Runs the actions of every entry due at `now`. Returns how many ran.
@@ -60,9 +70,16 @@ final class Timers: @unchecked Sendable {
     if next > now { return 0 }
     var due: [TimerEntry] = []
     lock.lock()
-    while let first = heap.first, first.deadline <= now { due.append(first); removeAt(0) }
+    while let first = heap.first, first.deadline <= now {
+      first.firing = true  // T3
+      due.append(first)
+      removeAt(0)
+    }
     lock.unlock()
-    for e in due { e.action() }
+    for e in due {
+      e.action()
+      lock.withLock { e.firing = false }  // T3: a waiting `cancel` may return now
+    }
     return due.count
   }
 
@@ -136,6 +153,8 @@ final class TimerEntry: @unchecked Sendable {
   let sequence: UInt64
   let action: @Sendable () -> Void
   var index = -1
+  /// True from when `fireDue` takes the entry until its action has returned (T3).
+  var firing = false
   init(deadline: UInt64, sequence: UInt64, action: @escaping @Sendable () -> Void) {
     self.deadline = deadline
     self.sequence = sequence

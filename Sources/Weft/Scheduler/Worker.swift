@@ -135,16 +135,23 @@ final class Worker: @unchecked Sendable {
   func findLocalWork() -> AnyFiber? {
     local.pointee.tick &+= 1
     if local.pointee.tick % Worker.fairnessInterval == 0 {
-      // Go's fairness rule: now and then look at the shared queues first.
+      // Go's fairness rule: now and then look at the shared queues first. Which of the two
+      // goes first alternates, so that a busy inbox (sticky fibers waking each other) cannot
+      // starve the injector, nor a busy injector the inbox.
       scheduler.timers.fireDue()
-      if let f = inbox.pop() ?? pool.injector.pop() { local.pointee.runNextStreak = 0; return f }
+      let injectorFirst = (local.pointee.tick / Worker.fairnessInterval) & 1 == 0
+      if let f = injectorFirst ? pool.injector.pop() ?? inbox.pop() : inbox.pop() ?? pool.injector.pop() {
+        local.pointee.runNextStreak = 0
+        return f
+      }
     }
     if let f = takeRunNext() {
       if local.pointee.runNextStreak < Worker.runNextCap { local.pointee.runNextStreak += 1; return f }
       local.pointee.yielded.append(f)  // two fibers handing off to each other must let the rest run
     }
     local.pointee.runNextStreak = 0
-    if let f = deque.pop() ?? inbox.pop() ?? local.pointee.yielded.popFirst() ?? pool.injector.pop() { return f }
+    // Yielded fibers last: yield() goes behind everything runnable, injected work included.
+    if let f = deque.pop() ?? inbox.pop() ?? pool.injector.pop() ?? local.pointee.yielded.popFirst() { return f }
     if scheduler.timers.fireDue() > 0, let f = takeRunNext() ?? inbox.pop() ?? deque.pop() ?? pool.injector.pop() {
       return f
     }
@@ -217,10 +224,12 @@ final class Worker: @unchecked Sendable {
 
   @inline(never)
   private func parkIdle() {
+    let wasSearching = local.pointee.isSearching
     pool.idle.transitionToParked(poolIndex, searching: local.pointee.isSearching)
     local.pointee.isSearching = false
     fenceFull()  // W1: pairs with the producer's fence in Pool.notifyWork
-    if !workVisible() {
+    let slept = !workVisible()
+    if slept {
       status.storeRelease(Status.parked.rawValue)
       scheduler.stacks.trim()  // idle time: give surplus cached stack memory back
       let timeout = scheduler.timers.claimSleeper(self)
@@ -228,6 +237,13 @@ final class Worker: @unchecked Sendable {
       scheduler.timers.releaseSleeper(self)
     }
     local.pointee.isSearching = pool.idle.transitionFromParked(poolIndex)
+    if !slept && wasSearching && !local.pointee.isSearching {
+      // W2 (Go's findRunnable): producers skipped waking anyone while this worker searched;
+      // its re-check found work, so it searches again, and taking the work (endSearching)
+      // wakes another worker for the rest. Without this, two fibers injected at once could
+      // leave one in the injector with a worker asleep.
+      local.pointee.isSearching = pool.idle.transitionToSearching()
+    }
     status.storeRelease(local.pointee.isSearching ? Status.searching.rawValue : Status.running.rawValue)
     scheduler.timers.fireDue()
   }
@@ -291,11 +307,10 @@ final class Worker: @unchecked Sendable {
   }
 
   /// `yield()`: behind everything runnable here; handed to idle workers when there are any.
+  /// A sticky fiber yields on its home worker, so it can wait in the local `yielded` queue too
+  /// (in the inbox it would run before injected work).
   private func requeueYielded(_ f: AnyFiber) {
     if f.sticky {
-      // Its home is this worker (a sticky fiber runs nowhere else). Not its inbox: the inbox
-      // is looked at before `yielded`, so a sticky fiber spinning on yield() would starve the
-      // fibers waiting there forever (found by weft-stress; StickyYieldTests).
       local.pointee.yielded.append(f)
     } else if pool.hasIdleWorkers {
       pool.injector.push(f)

@@ -1,6 +1,6 @@
 // The one wait queue every synchronisation primitive parks on (DESIGN.md, layer 7).
 //
-// Algorithm: a FIFO of parked contexts (`WaiterList`, intrusive through `AnyFiber.waitNext`)
+// Algorithm: a FIFO of parked contexts (`WaiterList`, intrusive through `AnyFiber.waitNextRaw`)
 // guarded by a short internal `FutexLock`. A waiter decides under the lock that it must wait,
 // appends itself, releases the lock and parks (`AnyFiber.park`, token semantics, FiberState
 // F3). A waker decides under the lock whom to wake, removes those fibers from the list, releases

@@ -1,0 +1,127 @@
+import Testing
+@testable import Weft
+
+// The deadline heap: a sleeping fiber wakes on time even while another worker is busy
+// forever (Julia #43952 is the bug not to repeat). Timing checks are one-sided; the spins are
+// bounded by the watchdog.
+
+@Suite struct TimerTests {
+  /// 2 workers: one spins until the sleeper has woken; the sleeper's timer still fires.
+  @Test func sleeperWakesWhileAnotherWorkerBusyLoops() throws {
+    try withScheduler(threads: 2, watchdog: 30) { s in
+      for _ in 0..<5 {
+        let spinning = Latch()
+        let woke = Counter()
+        let spinner = s.spawn { () -> Int in
+          spinning.open()
+          woke.spin { $0 == 1 }
+          return Threads.threadid()
+        }
+        spinning.wait()
+        let sleeper = s.spawn { () throws -> (Double, Int) in
+          let start = monotonicNanoseconds()
+          try sleep(seconds: 0.05)
+          let t = Double(monotonicNanoseconds() - start) / 1e9
+          woke.store(1)
+          return (t, Threads.threadid())
+        }
+        let (elapsed, sleeperWorker) = try sleeper.fetch()
+        let spinnerWorker = try spinner.fetch()
+        #expect(elapsed >= 0.05)
+        #expect(sleeperWorker != spinnerWorker)
+      }
+    }
+  }
+
+  /// The sleeper went to sleep first, on the worker that then starts spinning: the timer fires
+  /// on the other (idle) worker, and the sleeper resumes there.
+  @Test func sleeperWhoseWorkerThenSpinsStillWakes() throws {
+    try withScheduler(threads: 2, watchdog: 30) { s in
+      let woke = Counter()
+      let result = try s.spawn { () throws -> Bool in
+        // The spinner lands on this worker's deque; the other worker may steal it, so the
+        // sleeper may share or not share its worker: the timer must fire either way.
+        let spinner = spawn { woke.spin { $0 == 1 } }
+        try sleep(seconds: 0.02)
+        woke.store(1)
+        try spinner.wait()
+        return true
+      }.fetch()
+      #expect(result)
+    }
+  }
+
+  /// Many sleepers with different deadlines while one worker spins: all wake, none early.
+  @Test func manyTimersWhileOneWorkerSpins() throws {
+    try withScheduler(threads: 2, watchdog: 30) { s in
+      let spinning = Latch()
+      let finished = Counter()
+      let n = 100
+      let spinner = s.spawn {
+        spinning.open()
+        finished.spin { $0 == n }
+      }
+      spinning.wait()
+      let sleepers = (0..<n).map { i in
+        s.spawn { () throws -> Bool in
+          let d = Double(i % 10 + 1) * 0.002
+          let start = monotonicNanoseconds()
+          try sleep(seconds: d)
+          let ok = Double(monotonicNanoseconds() - start) / 1e9 >= d
+          finished.increment()
+          return ok
+        }
+      }
+      let allOnTime = try sleepers.allSatisfy { try $0.fetch() }
+      #expect(allOnTime)
+      try spinner.wait()
+    }
+  }
+
+  /// A timer added from a non-worker thread's fiber wait (timedWait from the test thread)
+  /// and timers of fibers on an otherwise idle scheduler: workers sleep until the deadline.
+  @Test func timersOnAnIdleScheduler() throws {
+    try withScheduler(threads: 2) { s in
+      let fibers = (0..<10).map { i in s.spawn { try sleep(seconds: 0.001 * Double(i)); return i } }
+      let sum = try fibers.reduce(0) { $0 + (try $1.fetch()) }
+      #expect(sum == 45)
+      #expect(s.timers.count == 0)
+    }
+  }
+
+  /// One worker whose deque never empties (a chain of fibers each spawning the next): a due
+  /// timer still fires (the worker looks at the timers every 61st tick) and the sleeper runs.
+  @Test func timersFireWhileTheOnlyWorkerNeverIdles() throws {
+    let elapsed = try withScheduler(threads: 1, watchdog: 30) { s in
+      let stop = Counter()
+      @Sendable func link() { if stop.value == 0 { spawn { link() } } }
+      let sleeper = s.spawn { () throws -> Double in
+        let start = monotonicNanoseconds()
+        spawn { link() }
+        try sleep(seconds: 0.02)
+        stop.store(1)
+        return Double(monotonicNanoseconds() - start) / 1e9
+      }
+      return try sleeper.fetch()
+    }
+    #expect(elapsed >= 0.02)
+  }
+
+  /// An interactive fiber sleeping while every default worker spins: the interactive worker
+  /// fires its timer.
+  @Test func interactiveSleeperWakesWhileDefaultWorkersSpin() throws {
+    try withScheduler(threads: 2, interactiveThreads: 1, watchdog: 30) { s in
+      let spinning = Counter()
+      let woke = Counter()
+      let spinners = (0..<2).map { _ in s.spawn { spinning.increment(); woke.spin { $0 == 1 } } }
+      spinning.spin { $0 == 2 }
+      let t = try s.spawn(pool: .interactive) { () throws -> Int in
+        try sleep(seconds: 0.01)
+        woke.store(1)
+        return Threads.threadid()
+      }.fetch()
+      #expect(t == 1)
+      for f in spinners { try f.wait() }
+    }
+  }
+}

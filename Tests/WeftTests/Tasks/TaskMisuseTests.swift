@@ -1,0 +1,32 @@
+import Testing
+@testable import Weft
+
+// Every `Weft misuse:` precondition of Sources/Weft/Tasks, as an exit test.
+
+@Suite struct TaskMisuseTests {
+  @Test func yieldToTheCallingFiber() async {
+    let r = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      _ = try spawn { _ = try yield(to: Fiber.current) }.fetch()
+    }
+    #expect(stderrText(r).contains("Weft misuse: yield(to:) the calling fiber itself"))
+  }
+
+  @Test func fiberStackSizeBelowTheMinimum() async {
+    let r = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      _ = Fiber(stackSize: 16 * 1024 - 1) { }
+    }
+    #expect(stderrText(r).contains("Weft misuse: stackSize 16383 is below the 16 KiB minimum"))
+  }
+
+  @Test func spawnStackSizeBelowTheMinimum() async {
+    let r = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      spawn(stackSize: 4096) { }
+    }
+    #expect(stderrText(r).contains("Weft misuse: stackSize 4096 is below the 16 KiB minimum"))
+  }
+
+  /// 16 KiB exactly is allowed.
+  @Test func minimumStackSizeWorks() throws {
+    #expect(try spawn(stackSize: 16 * 1024) { 1 }.fetch() == 1)
+  }
+}
