@@ -13,7 +13,7 @@ struct Options: Sendable {
   var seed: UInt64 = 0
   var seedGiven = false
   var workers = Scheduler.cpuCount
-  /// Workers of the interactive pool (Julia 1.12 starts one by default too).
+  /// Workers of the interactive pool (1 by default, so cross-pool paths always run).
   var interactive = 1
   var watchdog = 30.0
   /// Run only this round's seed (again and again), to reproduce a failure.
