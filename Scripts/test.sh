@@ -19,7 +19,7 @@ echo "== weft-bench quick pass (release)"
 .build/release/weft-bench fib27 yield_many chained_spawn fairness
 .build/release/weft-bench spawn_many n=100000
 # -- weft-stress (issue 5): a short pass in release (every scenario for 2 s, ~30 s on 2 cores),
-# then a small one under ThreadSanitizer (reuses .build-tsan from the TSan tests; ~1 min).
+# then a small one under ThreadSanitizer (reuses .build-tsan from the TSan tests; ~15 s).
 echo "== weft-stress short pass (release)"
 swift build -c release --product weft-stress
 .build/release/weft-stress --duration "${WEFT_STRESS_DURATION:-2}"
