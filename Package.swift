@@ -6,6 +6,7 @@ let package = Package(
   products: [
     .library(name: "Weft", targets: ["Weft"]),
     .executable(name: "weft-bench", targets: ["weft-bench"]),
+    .executable(name: "weft-stress", targets: ["weft-stress"]),
   ],
   targets: [
     // System libraries: Debian packages installed by Scripts/install-deps.sh.
@@ -22,6 +23,7 @@ let package = Package(
       dependencies: ["CWeft"]
     ),
     .executableTarget(name: "weft-bench", dependencies: ["Weft"]),
+    .executableTarget(name: "weft-stress", dependencies: ["Weft"]),
     .testTarget(name: "WeftTests", dependencies: ["Weft"]),
   ]
 )

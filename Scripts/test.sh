@@ -18,3 +18,12 @@ swift build -c release --product weft-bench
 echo "== weft-bench quick pass (release)"
 .build/release/weft-bench fib27 yield_many chained_spawn fairness
 .build/release/weft-bench spawn_many n=100000
+# -- weft-stress (issue 5): a short pass in release (every scenario for 2 s, ~30 s on 2 cores),
+# then a small one under ThreadSanitizer (reuses .build-tsan from the TSan tests; ~15 s).
+echo "== weft-stress short pass (release)"
+swift build -c release --product weft-stress
+.build/release/weft-stress --duration "${WEFT_STRESS_DURATION:-2}"
+echo "== weft-stress under ThreadSanitizer (small scale)"
+swift build --sanitize=thread --scratch-path .build-tsan --product weft-stress
+.build-tsan/debug/weft-stress --duration 1 --scale 0.05 --watchdog 120 2>&1 | tee /tmp/weft-stress-tsan.log
+! grep -q "ThreadSanitizer: " /tmp/weft-stress-tsan.log || { echo "ThreadSanitizer reported a race in weft-stress"; exit 1; }

@@ -52,6 +52,7 @@ extension AnyFiber {
     let hooks = coldIfAllocated?.completionHooks ?? []
     coldIfAllocated?.completionHooks = []
     completionLock.unlock()
+    if let registry = scheduler?.registry { registry.remove(self) }  // state dumps (FiberRegistry R1)
     while let w = waiters.popFirst() { w.wake() }
     for hook in hooks { hook(self) }
   }
@@ -95,11 +96,13 @@ extension AnyFiber {
     run.pointee.stack = waiter.stack
     run.pointee.tsanFiber = waiter.tsanFiber
     worker.current = self
+    worker.currentFiberID.storeRelaxed(UInt(id))  // for dumps only
     ThreadLocal.setFiber(Unmanaged.passUnretained(self).toOpaque())
     runBody()
     // The body may have parked and resumed on another worker: restore the waiter there.
     let now = Worker.currentUnchecked
     now.current = waiter
+    now.currentFiberID.storeRelaxed(UInt(waiter.id))
     ThreadLocal.setFiber(p)
     run.pointee.stack = nil
     run.pointee.tsanFiber = nil

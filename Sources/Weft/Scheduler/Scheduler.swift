@@ -25,6 +25,9 @@ public final class Scheduler: @unchecked Sendable {
   /// Usable stack bytes of a fiber that does not ask for a size.
   public let defaultStackSize: Int
   private let flags = AtomicBlock(count: 1)  // 0: shutting down
+  /// Live fibers, for `snapshot()` / `stateDump()`; nil unless fiber tracking is on (a `let`:
+  /// one predictable branch per spawn and per finish when off). See FiberRegistry.
+  let registry: FiberRegistry?
   private var threadHandles: [pthread_t] = []
 
   /// The default stack size: 256 KiB in release builds, 1 MiB in debug builds (an unoptimised
@@ -47,15 +50,22 @@ public final class Scheduler: @unchecked Sendable {
   }()
 
   /// Starts `threads` default workers and `interactiveThreads` interactive ones.
+  ///
+  /// `trackFibers`: keep a registry of live fibers so that `snapshot()` and `stateDump()`
+  /// can list blocked fibers and what they wait on (default: on when the environment has
+  /// `WEFT_TRACK_FIBERS=1`). It costs a locked insert per spawn and a locked removal per
+  /// finish (Docs/Testing.md, "Reading a state dump").
   /// - Precondition: `threads` ≥ 1, `interactiveThreads` ≥ 0, `stackSize` ≥ 16 KiB if given.
-  public convenience init(threads: Int = Scheduler.cpuCount, interactiveThreads: Int = 0, stackSize: Int? = nil) {
+  public convenience init(threads: Int = Scheduler.cpuCount, interactiveThreads: Int = 0, stackSize: Int? = nil,
+                          trackFibers: Bool = Scheduler.trackFibersFromEnvironment) {
     self.init(threads: threads, interactiveThreads: interactiveThreads, stackSize: stackSize,
-              guardedStackLimit: StackPool.processGuardedLimit)
+              guardedStackLimit: StackPool.processGuardedLimit, trackFibers: trackFibers)
   }
 
   /// `guardedStackLimit`: how many stacks get a guard page before slab stacks take over
   /// (tests lower it to exercise the fallback).
-  init(threads: Int, interactiveThreads: Int, stackSize: Int?, guardedStackLimit: Int) {
+  init(threads: Int, interactiveThreads: Int, stackSize: Int?, guardedStackLimit: Int,
+       trackFibers: Bool = Scheduler.trackFibersFromEnvironment) {
     precondition(threads >= 1, "Weft misuse: a Scheduler needs at least 1 default thread (got \(threads))")
     precondition(interactiveThreads >= 0, "Weft misuse: negative interactive thread count \(interactiveThreads)")
     if let s = stackSize {
@@ -69,6 +79,7 @@ public final class Scheduler: @unchecked Sendable {
     self.defaultPool = defaultPool
     self.interactivePool = interactivePool
     hasInteractive = interactiveThreads > 0
+    registry = trackFibers ? FiberRegistry(workerCount: threads + interactiveThreads) : nil
     var all: [Worker] = []
     var inter: [Worker] = []
     for i in 0..<interactiveThreads {
@@ -145,6 +156,7 @@ public final class Scheduler: @unchecked Sendable {
     precondition(seen == FiberState.created,
       "Weft misuse: schedule(_:) of fiber \(f.id), which was already started (it is \(FiberState.name(seen)))")
     f.scheduler = self
+    if let registry { registry.insert(f) }  // before any worker can run (and finish) it
     unowned(unsafe) var here = Worker.current
     if let w = here, w.scheduler !== self { here = nil }
     if f.sticky {

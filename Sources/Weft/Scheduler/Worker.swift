@@ -12,6 +12,7 @@ import Glibc
 /// | local (yielded, streak, tick, …) | owner                    | owner                       |
 /// | current, pending      | owner thread (loop and the fiber it runs) | owner, dumps (racy) |
 /// | loopContext           | the fiber running here (S1) | the same fiber            |
+/// | currentFiberID (atomic) | owner (relaxed)        | dumps (approximate)         |
 final class Worker: @unchecked Sendable {
   /// 0-based position among all the scheduler's workers (Julia's threadid is this + 1).
   let index: Int
@@ -23,9 +24,11 @@ final class Worker: @unchecked Sendable {
   let inbox = StickyInbox()
   let parker = Parker()
   // SAFETY: owner-only fields (table above).
-  private let words = AtomicBlock(count: 2)  // 0: runNext (retained Unmanaged or 0), 1: status for dumps
+  private let words = AtomicBlock(count: 3)  // 0: runNext (retained Unmanaged or 0), 1: status for dumps, 2: running fiber's id for dumps (0: none)
   private var runNext: AtomicWord { words[0] }
   var status: AtomicWord { words[1] }
+  /// The id of the fiber running here, or 0 (owner stores relaxed; dumps read it racily).
+  var currentFiberID: AtomicWord { words[2] }
   /// The owner's mutable state, behind a pointer so that its accesses skip Swift's dynamic
   /// exclusivity checks (see FiberCore).
   private let local: UnsafeMutablePointer<Local>
@@ -255,6 +258,7 @@ final class Worker: @unchecked Sendable {
     next.state.storeRelease(FiberState.running)  // F1: this worker owns it now
     if next.context == nil { start(next) }
     local.pointee.current = next
+    currentFiberID.storeRelaxed(UInt(next.id))  // for dumps only: no ordering needed
     local.pointee.switches &+= 1
     ThreadLocal.setFiber(Unmanaged.passUnretained(next).toOpaque())
     Context.setCurrentStack(next.stack)
@@ -264,6 +268,7 @@ final class Worker: @unchecked Sendable {
     let f = local.pointee.current.take().unsafelyUnwrapped
     Context.setCurrentStack(nil)
     ThreadLocal.setFiber(nil)
+    currentFiberID.storeRelaxed(0)
     let action = pending
     pending = .none
     f.context = saved  // S1
