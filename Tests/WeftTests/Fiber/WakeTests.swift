@@ -222,8 +222,9 @@ struct SplitMix {
       let (timeouts, woken) = try parker?.fetch() ?? onNewThread(parkerBody)
       try waker.wait()
       #expect(timeouts + woken == rounds)
-      // Both outcomes happened (observed: 50–450 timeouts in 2000 rounds).
-      #expect(timeouts > 0 && woken > 0)
+      // Both outcomes happened (observed: 50–450 timeouts in 2000 rounds). Under TSan the
+      // timings shift so far that one side can win every round: coverage, not correctness.
+      if !underTSan { #expect(timeouts > 0 && woken > 0) }
     }
     #expect(problems.snapshot == [])
   }
