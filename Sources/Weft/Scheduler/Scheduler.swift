@@ -161,7 +161,9 @@ public final class Scheduler: @unchecked Sendable {
     if let w = here, w.scheduler !== self { here = nil }
     if f.sticky {
       unowned(unsafe) let home: Worker
-      if let here {
+      // Pinned to the calling worker, as Julia's @async — unless the fiber asked for the
+      // interactive pool and the caller is a default worker: then to an interactive worker.
+      if let here, !(f.pool == .interactive && hasInteractive && here.pool.kind != .interactive) {
         home = here
         // Julia #41334: a migratable fiber that schedules a sticky one becomes sticky too,
         // so parent and child never run in parallel.

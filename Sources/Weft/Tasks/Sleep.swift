@@ -5,7 +5,8 @@
 /// - Throws: `ArgumentError` for a negative or non-finite duration.
 public func sleep(seconds: Double) throws {
   guard seconds.isFinite, seconds >= 0 else { throw ArgumentError("cannot sleep for \(seconds) seconds") }
-  sleepNanoseconds(UInt64(max(seconds, 0.001) * 1e9))
+  // Rounded up: 1.001 s is not exactly representable, and a sleep must never end early.
+  sleepNanoseconds(UInt64((max(seconds, 0.001) * 1e9).rounded(.up)))
 }
 
 /// `sleep(seconds:)` taking a `Duration`.

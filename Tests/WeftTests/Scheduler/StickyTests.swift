@@ -107,3 +107,20 @@ import Testing
     }
   }
 }
+
+extension StickyTests {
+  /// A sticky fiber that asks for the interactive pool runs there even when spawned from a
+  /// default worker (and the caller does not become sticky: they never share a worker).
+  @Test func stickyInteractiveSpawnFromADefaultWorkerRunsInteractive() throws {
+    let s = Scheduler(threads: 2, interactiveThreads: 1)
+    defer { s.shutdown() }
+    try withWatchdog(30, scheduler: s) {
+      let (pool, callerSticky) = try s.spawn { () throws -> (ThreadPool?, Bool) in
+        let child = spawn(pool: .interactive, sticky: true) { Threads.threadpool() }
+        return (try child.fetch(), Fiber.current.sticky)
+      }.fetch()
+      #expect(pool == .interactive)
+      #expect(!callerSticky)
+    }
+  }
+}
