@@ -201,7 +201,15 @@ final class Worker: @unchecked Sendable {
         runFiber(f)
         continue
       }
-      if scheduler.isShuttingDown { break }
+      if scheduler.isShuttingDown {
+        // Work queued before shutdown began is visible now (the flag is read with acquire,
+        // after the release that set it): look once more, stealing included, before leaving.
+        if let f = findLocalWork() ?? steal() {
+          runFiber(f)
+          continue
+        }
+        break
+      }
       parkIdle()
     }
     status.storeRelease(Status.stopped.rawValue)
