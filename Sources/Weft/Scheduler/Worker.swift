@@ -74,6 +74,8 @@ final class Worker: @unchecked Sendable {
   enum Status: UInt { case starting = 0, running = 1, searching = 2, parked = 3, stopped = 4 }
 
   static let runNextCap = 3
+  /// How long a searching worker keeps looking before it parks (Go spins a few µs too).
+  static let searchSpinNanoseconds: UInt64 = 20_000
   static let fairnessInterval: UInt = 61
 
   init(index: Int, poolIndex: Int, pool: Pool, scheduler: Scheduler) {
@@ -217,13 +219,26 @@ final class Worker: @unchecked Sendable {
     ThreadLocal.setWorker(nil)
   }
 
+  /// Searches other workers' queues, spinning for up to `searchSpinNanoseconds` before the
+  /// caller parks (DESIGN.md: bounded spinning, then park). While it searches, producers do
+  /// not issue futex wakes (W2), so a worker that finds its next fiber within the spin never
+  /// costs a sleep and a wake — in a sequential hand-off (a chain of spawns, a ping-pong
+  /// across workers) that was a futex wake per step.
   private func searchForWork() -> AnyFiber? {
     if !local.pointee.isSearching { local.pointee.isSearching = pool.idle.transitionToSearching() }
     guard local.pointee.isSearching else { return nil }
     status.storeRelease(Status.searching.rawValue)
-    let f = steal()
-    if f != nil { endSearching() }
-    return f
+    var deadline: UInt64 = 0
+    while true {
+      if let f = steal() ?? findLocalWork() {
+        endSearching()
+        return f
+      }
+      if scheduler.isShuttingDown { return nil }
+      let now = monotonicNanoseconds()
+      if deadline == 0 { deadline = now &+ Worker.searchSpinNanoseconds } else if now >= deadline { return nil }
+      for _ in 0..<64 { cpuRelax() }
+    }
   }
 
   private func endSearching() {
