@@ -4,15 +4,15 @@ import Glibc
 
 /// One worker thread: its queues and its scheduler loop (DESIGN.md, layers 3–4).
 ///
-/// | field                 | written by               | read by                     |
-/// |-----------------------|--------------------------|-----------------------------|
-/// | deque                 | owner push/pop, thieves  | (see WorkStealingDeque)     |
-/// | runNext (atomic)      | owner, thieves (CAS)     | owner, thieves              |
-/// | inbox                 | any thread push, owner   | (see StickyInbox)           |
-/// | local (yielded, streak, tick, …) | owner                    | owner                       |
-/// | current, pending      | owner thread (loop and the fiber it runs) | owner, dumps (racy) |
-/// | loopContext           | the fiber running here (S1) | the same fiber            |
-/// | currentFiberID (atomic) | owner (relaxed)        | dumps (approximate)         |
+/// | field                       | written by                                | read by                 |
+/// |-----------------------------|-------------------------------------------|-------------------------|
+/// | deque                       | owner push/pop, thieves                   | (see WorkStealingDeque) |
+/// | runNext (atomic)            | owner, thieves (CAS)                      | owner, thieves          |
+/// | inbox                       | any thread push, owner                    | (see StickyInbox)       |
+/// | local (yielded, streak, …)  | owner                                     | owner                   |
+/// | current, pending            | owner thread (loop and the fiber it runs) | owner thread            |
+/// | loopContext                 | the fiber running here (S1)               | the same fiber          |
+/// | status, currentFiberID      | owner (atomic)                            | dumps (approximate)     |
 final class Worker: @unchecked Sendable {
   /// 0-based position among all the scheduler's workers (Julia's threadid is this + 1).
   let index: Int
@@ -48,7 +48,6 @@ final class Worker: @unchecked Sendable {
     var tsanFiber: UnsafeMutableRawPointer? = nil
     var stackCache: [FiberStack] = []
     var randomState: UInt64
-    var switches: UInt64 = 0
   }
 
   var current: AnyFiber? {
@@ -67,8 +66,6 @@ final class Worker: @unchecked Sendable {
     @inline(__always) get { local.pointee.tsanFiber }
     set { local.pointee.tsanFiber = newValue }
   }
-  /// Fibers switched into by this worker (owner writes; dumps read racily).
-  var switches: UInt64 { local.pointee.switches }
 
   enum PendingAction { case none, park, yield, finish }
   enum Status: UInt { case starting = 0, running = 1, searching = 2, parked = 3, stopped = 4 }
@@ -169,8 +166,12 @@ final class Worker: @unchecked Sendable {
     let workers = pool.workers
     let n = workers.count
     if n > 1 {
-      local.pointee.randomState ^= local.pointee.randomState << 13; local.pointee.randomState ^= local.pointee.randomState >> 7; local.pointee.randomState ^= local.pointee.randomState << 17
-      let start = Int(local.pointee.randomState % UInt64(n))
+      var r = local.pointee.randomState  // xorshift64
+      r ^= r << 13
+      r ^= r >> 7
+      r ^= r << 17
+      local.pointee.randomState = r
+      let start = Int(r % UInt64(n))
       for round in 0..<2 {
         for k in 0..<n {
           let victim = workers[(start + k) % n]
@@ -282,7 +283,6 @@ final class Worker: @unchecked Sendable {
     if next.context == nil { start(next) }
     local.pointee.current = next
     currentFiberID.storeRelaxed(UInt(next.id))  // for dumps only: no ordering needed
-    local.pointee.switches &+= 1
     ThreadLocal.setFiber(Unmanaged.passUnretained(next).toOpaque())
     Context.setCurrentStack(next.stack)
     let saved = Context.switchIn(next, on: self)
