@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The test command (README): installs dependencies, then runs the whole test suite in debug,
-# the concurrency tests under ThreadSanitizer, and builds the benchmark executable in release.
+# The test command (README): installs dependencies, then runs the whole test suite in debug
+# and under ThreadSanitizer, a quick weft-bench pass in release, and weft-stress: a short pass
+# in release and a small one under ThreadSanitizer.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 Scripts/install-deps.sh

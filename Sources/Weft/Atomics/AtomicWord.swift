@@ -85,7 +85,6 @@ struct AtomicBlock: @unchecked Sendable {
     base.initialize(repeating: 0, count: count)
   }
   @inline(__always) subscript(index: Int) -> AtomicWord { AtomicWord(base + index) }
-  func raw(_ index: Int) -> UnsafeMutablePointer<UInt> { base + index }
   func deallocate() { base.deallocate() }
 }
 

@@ -56,9 +56,9 @@ final class ChannelGuts: @unchecked Sendable {
   func waitForReadiness(_ me: AnyFiber, _ what: StaticString) {
     readyWaiters.append(me)
     unlock()
-    me.waitingOn = what
+    me.setWaitingOn(what)
     me.park()
-    me.waitingOn = ""
+    me.setWaitingOn("")
     lock()
   }
 
@@ -102,9 +102,9 @@ final class ChannelGuts: @unchecked Sendable {
   /// Suspends `me` (the calling context) until its `wake()`.
   @usableFromInline
   static func park(_ me: AnyFiber, _ what: StaticString) {
-    me.waitingOn = what
+    me.setWaitingOn(what)
     me.park()
-    me.waitingOn = ""
+    me.setWaitingOn("")
   }
 
   @usableFromInline

@@ -92,13 +92,10 @@ public class AnyFiber: @unchecked Sendable {
     @inline(__always) set { links.pointee.waitNext = newValue }
   }
   /// What the fiber waits on, for the state dump: written by the fiber itself, read by
-  /// dumps on any thread (an atomic word holding the literal's NUL-terminated bytes). Set
-  /// it; read it back with `waitingOnDescription` (the getter exists only for `=`).
-  var waitingOn: StaticString {
-    get { "" }
-    set {
-      word(FiberCore.Word.waitingOn).storeRelease(newValue.utf8CodeUnitCount == 0 ? 0 : UInt(bitPattern: newValue.utf8Start))
-    }
+  /// dumps on any thread (an atomic word holding the literal's NUL-terminated bytes); read
+  /// it back with `waitingOnDescription`. "" clears it.
+  func setWaitingOn(_ what: StaticString) {
+    word(FiberCore.Word.waitingOn).storeRelease(what.utf8CodeUnitCount == 0 ? 0 : UInt(bitPattern: what.utf8Start))
   }
   /// `waitingOn` as text (empty when not waiting), for dumps.
   public var waitingOnDescription: String {

@@ -65,11 +65,11 @@ extension AnyFiber {
     precondition(me !== self, "Weft misuse: fiber \(id) waited for itself, which can never finish")
     completionLock.lock()
     if state.loadAcquire() == FiberState.done { completionLock.unlock(); return }
-    me.waitingOn = "fiber completion"
+    me.setWaitingOn("fiber completion")
     completion.pointee.waiters.append(me)
     completionLock.unlock()
     repeat { me.park() } while state.loadAcquire() != FiberState.done
-    me.waitingOn = ""
+    me.setWaitingOn("")
   }
 
   /// I1, I2: runs this fiber's body on the calling fiber's stack if it qualifies; true if it

@@ -19,7 +19,7 @@ enum Context {
   /// context to store (S1) in whichever fiber switched out — `fiber`, or one it ran inline
   /// (Completion I1): the worker's `current` says which.
   @inline(__always)
-  static func switchIn(_ fiber: AnyFiber, on worker: Worker) -> UnsafeMutableRawPointer? {
+  static func switchIn(_ fiber: AnyFiber) -> UnsafeMutableRawPointer? {
     weft_switch(fiber.context, nil, fiber.tsanFiber).fctx
   }
 

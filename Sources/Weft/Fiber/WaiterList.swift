@@ -22,9 +22,6 @@ struct WaiterList {
     Unmanaged<AnyFiber>.fromOpaque(UnsafeRawPointer(bitPattern: raw).unsafelyUnwrapped).takeUnretainedValue()
   }
 
-  /// The first waiter, still in the list.
-  var first: AnyFiber? { headRaw == 0 ? nil : WaiterList.fiber(headRaw) }
-
   mutating func append(_ f: AnyFiber) {
     let raw = UInt(bitPattern: Unmanaged.passRetained(f).toOpaque())
     f.waitNextRaw = 0
@@ -69,16 +66,6 @@ struct WaiterList {
       }
       prev = cur
       cur = next
-    }
-    return false
-  }
-
-  func contains(_ f: AnyFiber) -> Bool {
-    let target = UInt(bitPattern: Unmanaged.passUnretained(f).toOpaque())
-    var cur = headRaw
-    while cur != 0 {
-      if cur == target { return true }
-      cur = WaiterList.fiber(cur).waitNextRaw
     }
     return false
   }

@@ -102,8 +102,6 @@ final class Idle: @unchecked Sendable {
     return wokeSearching[i]
   }
 
-  func isSleeping(_ i: Int) -> Bool { lock.withLock { sleeping[i] } }
-
   /// (unparked, searching), for dumps and tests.
   var counts: (unparked: Int, searching: Int) {
     let s = stateWord.loadAcquire()

@@ -285,7 +285,7 @@ final class Worker: @unchecked Sendable {
     currentFiberID.storeRelaxed(UInt(next.id))  // for dumps only: no ordering needed
     ThreadLocal.setFiber(Unmanaged.passUnretained(next).toOpaque())
     Context.setCurrentStack(next.stack)
-    let saved = Context.switchIn(next, on: self)
+    let saved = Context.switchIn(next)
     // The fiber that switched out: `next`, or a fiber it was running inline (Completion I1).
     // Moved out of the slot, so this reference keeps it alive until we are done with it.
     let f = local.pointee.current.take().unsafelyUnwrapped

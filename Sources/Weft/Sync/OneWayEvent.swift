@@ -84,9 +84,9 @@ public final class OneWayEvent: @unchecked Sendable {
     let seen = state.fetchCompareExchangeFull(OneWayEvent.empty, OneWayEvent.waiting)
     if seen == OneWayEvent.empty {
       // The notifier must now wake us; park immediately (nothing in between may yield).
-      me.waitingOn = "OneWayEvent"
+      me.setWaitingOn("OneWayEvent")
       me.park()
-      me.waitingOn = ""
+      me.setWaitingOn("")
       return
     }
     if seen == OneWayEvent.waiting { secondWaiter() }

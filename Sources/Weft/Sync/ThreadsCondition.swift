@@ -79,9 +79,9 @@ extension Threads {
       let aware = view.aware
       let count = aware?.unlockAll() ?? 1
       if aware == nil { underlyingLock.unlock() }
-      me.waitingOn = "Threads.Condition"
+      me.setWaitingOn("Threads.Condition")
       me.park()
-      me.waitingOn = ""
+      me.setWaitingOn("")
       if let aware { aware.relockAll(count) } else { underlyingLock.lock() }
       return try me.takeWakeValue()  // TC3
     }

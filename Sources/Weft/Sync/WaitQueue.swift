@@ -85,9 +85,9 @@ final class WaitQueue: @unchecked Sendable {
   func parkUnlocking(_ me: AnyFiber, first: Bool = false, reason: StaticString) {
     enqueue(me, first: first)
     mutex.unlock()
-    me.waitingOn = reason
+    me.setWaitingOn(reason)
     me.park()
-    me.waitingOn = ""
+    me.setWaitingOn("")
   }
 
   /// Like `parkUnlocking`, but gives up at `deadline` (monotonic ns). Returns true when woken
@@ -98,7 +98,7 @@ final class WaitQueue: @unchecked Sendable {
     let ticket = TimedWaitTicket()
     enqueue(me, first: first)
     mutex.unlock()
-    me.waitingOn = reason
+    me.setWaitingOn(reason)
     me.park(deadline: deadline) { [self] in
       self.mutex.lock()
       // Q3: only the wait this hook was made for, and only if no notifier took `me` (Q2).
@@ -110,7 +110,7 @@ final class WaitQueue: @unchecked Sendable {
       self.mutex.unlock()
       if removed { me.wake() }
     }
-    me.waitingOn = ""
+    me.setWaitingOn("")
     mutex.lock()
     ticket.active = false  // Q3
     let timedOut = ticket.timedOut

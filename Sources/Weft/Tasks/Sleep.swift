@@ -20,10 +20,10 @@ public func sleep(for duration: Duration) throws {
 func sleepNanoseconds(_ ns: UInt64) {
   let me = AnyFiber.currentContext
   let deadline = monotonicNanoseconds() &+ ns
-  me.waitingOn = "sleep"
+  me.setWaitingOn("sleep")
   // The timer is the only waker of a sleeping fiber.
   me.park(deadline: deadline) { me.wake() }
-  me.waitingOn = ""
+  me.setWaitingOn("")
 }
 
 /// The outcome of `timedWait` (Julia's `:ok` / `:timed_out`).

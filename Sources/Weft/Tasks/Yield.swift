@@ -32,9 +32,9 @@ public func yield(to fiber: AnyFiber, value: (any Sendable)? = nil) throws -> (a
   let me = AnyFiber.currentContext
   precondition(fiber !== me, "Weft misuse: yield(to:) the calling fiber itself")
   schedule(fiber, value: value)
-  me.waitingOn = "yield(to:)"
+  me.setWaitingOn("yield(to:)")
   me.park()
-  me.waitingOn = ""
+  me.setWaitingOn("")
   return try me.takeWakeValue()
 }
 
@@ -44,9 +44,9 @@ public func yield(to fiber: AnyFiber, value: (any Sendable)? = nil) throws -> (a
 @discardableResult
 public func wait() throws -> (any Sendable)? {
   let me = AnyFiber.currentContext
-  me.waitingOn = "wait()"
+  me.setWaitingOn("wait()")
   me.park()
-  me.waitingOn = ""
+  me.setWaitingOn("")
   return try me.takeWakeValue()
 }
 

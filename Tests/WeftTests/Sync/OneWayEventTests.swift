@@ -6,37 +6,29 @@ import Testing
   /// The manual's example, with a recorder instead of println, run on a fiber (the sticky child
   /// shares the parent's worker, as `@async` does).
   @Test func manualExampleOnAFiber() throws {
-    let lines = try onScheduler(threads: 2) { () -> [String] in
-      let rec = LineRecorder()
-      let ev = OneWayEvent()
-      try sync {
-        spawn(sticky: true) {
-          ev.wait()
-          rec.record("done")
-        }
-        rec.record("notifying...")
-        ev.notify()
-      }
-      return rec.all
-    }
+    let lines = try onScheduler(threads: 2) { try Self.manualExample() }
     #expect(lines == ["notifying...", "done"])
+  }
+
+  /// The manual's OneWayEvent example; returns the lines it "prints".
+  static func manualExample() throws -> [String] {
+    let rec = LineRecorder()
+    let ev = OneWayEvent()
+    try sync {
+      spawn(sticky: true) {
+        ev.wait()
+        rec.record("done")
+      }
+      rec.record("notifying...")
+      ev.notify()
+    }
+    return rec.all
   }
 
   /// The same from a plain thread: there the sticky child runs in parallel and may wait first.
   @Test func manualExampleOnAThread() throws {
-    try withWatchdog {
-      let rec = LineRecorder()
-      let ev = OneWayEvent()
-      try sync {
-        spawn(sticky: true) {
-          ev.wait()
-          rec.record("done")
-        }
-        rec.record("notifying...")
-        ev.notify()
-      }
-      #expect(rec.all == ["notifying...", "done"])
-    }
+    let lines = try withWatchdog { try Self.manualExample() }
+    #expect(lines == ["notifying...", "done"])
   }
 
   @Test func waitAfterNotifyReturnsAtOnce() {
