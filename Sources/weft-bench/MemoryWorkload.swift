@@ -16,7 +16,7 @@ let manyWaitersMemory = Workload(name: "many_waiters_memory", defaults: [("n", "
   let peak = try onFiber(s) { () -> Int in
     var fibers: [Fiber<Void>] = []
     fibers.reserveCapacity(n)
-    for _ in 0..<n { fibers.append(spawn { started.increment(); release.wait(); woke.increment() }) }
+    for _ in 0..<n { fibers.append(spawn { started.increment(); try release.wait(); woke.increment() }) }
     while started.value < n { yield() }
     let peak = residentKiB("VmHWM")
     release.notify()

@@ -41,8 +41,8 @@ let eventPingPong = Workload(name: "event_ping_pong", defaults: [("rounds", "200
   let count = try onFiber(s) { () -> Int in
     let a = Event(autoreset: true), b = Event(autoreset: true)
     let counter = GuardedCounter()  // written only by the pong fiber, read after joining
-    let ping = spawn { for _ in 0..<rounds { a.notify(); b.wait() } }
-    let pong = spawn { for _ in 0..<rounds { a.wait(); counter.value += 1; b.notify() } }
+    let ping = spawn { for _ in 0..<rounds { a.notify(); try b.wait() } }
+    let pong = spawn { for _ in 0..<rounds { try a.wait(); counter.value += 1; b.notify() } }
     try ping.wait()
     try pong.wait()
     return counter.value

@@ -64,7 +64,7 @@ let channelBind = Scenario(
     let fan = rng.int(2...8)
     let gate = Event()
     let failsAll = rng.chance(0.5)
-    let owner = spawn { gate.wait(); if failsAll { throw ProducerError(channel: -1) } }
+    let owner = spawn { try gate.wait(); if failsAll { throw ProducerError(channel: -1) } }
     let fanChannels = (0..<fan).map { _ in Channel<Int>(capacity: rng.pick([0, 4])).bind(to: owner) }
     let blocked = fanChannels.enumerated().map { (j, ch) in
       spawn { () -> Bool in
@@ -81,8 +81,8 @@ let channelBind = Scenario(
     // 3. One channel, several fibers: the first to end decides.
     let first = Event(), second = Event()
     let firstFails = rng.chance(0.5)
-    let a = spawn { first.wait(); if firstFails { throw ProducerError(channel: -2) } }
-    let b = spawn { second.wait(); throw ProducerError(channel: -3) }
+    let a = spawn { try first.wait(); if firstFails { throw ProducerError(channel: -2) } }
+    let b = spawn { try second.wait(); throw ProducerError(channel: -3) }
     let shared = Channel<Int>(capacity: 1).bind(to: a).bind(to: b)
     first.notify()
     _ = try? a.wait()

@@ -148,7 +148,7 @@ let channelTraffic = Scenario(
         if end == .closeMidway { ch.close() } else { ch.close(error: LaneError(lane: lane)) }
       case .afterProducers:
         for p in producerFibers { try p.wait() }
-        threadProduced.wait()
+        try threadProduced.wait()
         ch.close()
       case .boundFiberEndsMidway, .boundFiberFailsMidway:
         break

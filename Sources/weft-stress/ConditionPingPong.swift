@@ -91,11 +91,11 @@ let conditionPingPong = Scenario(
         let ping = Event(autoreset: true), pong = Event(autoreset: true)
         let count = Box(0)
         all.append(spawn {
-          for _ in 0..<k { ping.notify(); pong.wait() }
+          for _ in 0..<k { ping.notify(); try pong.wait() }
           handoffs.add(k)
         })
         all.append(spawn(pool: r.chance(0.3) ? .interactive : .default) {
-          for _ in 0..<k { ping.wait(); count.value += 1; pong.notify() }
+          for _ in 0..<k { try ping.wait(); count.value += 1; pong.notify() }
           round.check(count.value == k, "condition-pingpong: Event pair \(p) passed \(count.value) times, expected \(k)")
         })
       }
@@ -108,7 +108,7 @@ let conditionPingPong = Scenario(
     let crowdFibers = (0..<crowd).map { w in
       spawn(sticky: w % 5 == 0) {
         for s in 0..<steps {
-          gate.wait()
+          try gate.wait()
           passed.take(s * crowd + w)
           back.lock()
           arrived.count += 1
@@ -139,11 +139,12 @@ let conditionPingPong = Scenario(
         let e = Event()
         if notifyFirst { e.notify() } else { spawn { try sleep(for: .milliseconds(delay)); e.notify() } }
         let t0 = nowNanoseconds()
-        let result = try e.wait(timeout: timeout)
+        let timedOut: Bool
+        do { try e.wait(timeout: .nanoseconds(Int64(timeout * 1e9))); timedOut = false } catch is TimeoutError { timedOut = true }
         let elapsed = Double(nowNanoseconds() - t0) / 1e9
-        switch result {
-        case .ok: round.check(e.isSet, "condition-pingpong: Event.wait(timeout:) \(p) returned .ok but the event is not set")
-        case .timedOut:
+        if !timedOut {
+          round.check(e.isSet, "condition-pingpong: Event.wait(timeout:) \(p) returned but the event is not set")
+        } else {
           round.check(!notifyFirst, "condition-pingpong: Event.wait(timeout:) \(p) timed out though notify came first")
           round.check(elapsed >= timeout, "condition-pingpong: Event.wait(timeout:) \(p) timed out after \(elapsed) s, before \(timeout) s")
         }

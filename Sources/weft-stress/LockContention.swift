@@ -40,7 +40,7 @@ let lockContention = Scenario(
   let violations = Tally()
   let lockCount = Tally(), lockableCount = Tally()  // acquisitions, counted atomically
 
-  @Sendable func work(_ who: Int, onThread: Bool) {
+  @Sendable func work(_ who: Int, onThread: Bool) throws {
     var r = round.random(for: who, 12)
     for it in 0..<iterations {
       switch r.int(0...9) {
@@ -68,7 +68,7 @@ let lockContention = Scenario(
         lockCount.add()
       case 6..<9:
         // Semaphore: at most `permits` inside at once.
-        sem.acquire {
+        try sem.acquire {
           let now = semInside.add(1)
           if now > permits || sem.inUse > permits { violations.add() }
           while true {
@@ -96,10 +96,10 @@ let lockContention = Scenario(
   let fs = (0..<fibers).map { who in
     var r = round.random(for: who, 13)
     let pool: ThreadPool = r.chance(0.1) ? .interactive : .default
-    return round.scheduler.spawn(pool: pool, sticky: r.chance(stickyShare)) { work(who, onThread: false) }
+    return round.scheduler.spawn(pool: pool, sticky: r.chance(stickyShare)) { try work(who, onThread: false) }
   }
   // Plain OS threads contend too: they park on a futex instead of switching.
-  if threads > 0 { onThreads(threads) { t in work(fibers + t, onThread: true) } }
+  if threads > 0 { onThreads(threads) { t in try! work(fibers + t, onThread: true) } }
   for f in fs { try f.wait() }
   round.check(violations.total == 0, "lock-contention: \(violations.total) mutual-exclusion, owner, recursion or permit violations")
   round.check(guarded.value == lockCount.total,

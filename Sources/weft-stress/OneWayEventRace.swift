@@ -27,13 +27,13 @@ let oneWayEventRace = Scenario(
     if x < 0 { print(x) }  // keeps the loop
     if r.chance(0.2) { yield() }
   }
-  @Sendable func waitSide(_ i: Int) {
+  @Sendable func waitSide(_ i: Int) throws {
     var r = round.random(for: i, 17)
     dither(&r)
-    events[i].wait()
+    try events[i].wait()
     returned.take(i)
     if !events[i].isNotified || payloads[i].value != i &* 7 + 1 { bad.add() }
-    events[i].wait()  // one-shot, level: returns at once now
+    try events[i].wait()  // one-shot, level: returns at once now
     Progress.bump()
   }
   @Sendable func notifySide(_ i: Int) {
@@ -55,7 +55,7 @@ let oneWayEventRace = Scenario(
     let threadIsWaiter = i % 2 == 0
     func spawnSide(_ waiter: Bool) {
       if onThread && waiter == threadIsWaiter { return }
-      fibers.append(round.scheduler.spawn(pool: pool, sticky: sticky) { waiter ? waitSide(i) : notifySide(i) })
+      fibers.append(round.scheduler.spawn(pool: pool, sticky: sticky) { if waiter { try waitSide(i) } else { notifySide(i) } })
     }
     spawnSide(waiterFirst)
     spawnSide(!waiterFirst)
@@ -63,7 +63,7 @@ let oneWayEventRace = Scenario(
   if threadPairs > 0 {
     onThreads(min(threadPairs, 4)) { t in
       for i in stride(from: t, to: threadPairs, by: min(threadPairs, 4)) {
-        if i % 2 == 0 { waitSide(i) } else { notifySide(i) }
+        if i % 2 == 0 { try! waitSide(i) } else { notifySide(i) }
       }
     }
   }

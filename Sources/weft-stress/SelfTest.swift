@@ -18,11 +18,11 @@ let selfTestScenarios: [Scenario] = [
     // A lock-order inversion: each holds one lock and waits for the other's.
     let first = ReentrantLock(), second = ReentrantLock()
     let bothHold = Semaphore(2)
-    bothHold.acquire(); bothHold.acquire()
+    try bothHold.acquire(); try bothHold.acquire()
     let holding = Event()
-    let ab = round.scheduler.spawn { first.lock(); bothHold.release(); holding.wait(); second.lock() }
-    let ba = round.scheduler.spawn { second.lock(); bothHold.release(); holding.wait(); first.lock() }
-    bothHold.acquire(); bothHold.acquire()
+    let ab = round.scheduler.spawn { first.lock(); bothHold.release(); try holding.wait(); second.lock() }
+    let ba = round.scheduler.spawn { second.lock(); bothHold.release(); try holding.wait(); first.lock() }
+    try bothHold.acquire(); try bothHold.acquire()
     holding.notify()
     // A reader of a channel nobody writes to.
     let empty = Channel<Int>(capacity: 4)

@@ -16,6 +16,9 @@
 ///   or, called from a thread that is not a Weft worker, that thread. Waiters are served in
 ///   FIFO order; an unbuffered `put` hands its item straight to the first waiting taker,
 ///   which runs next on the putter's worker.
+/// - **Interruption, cancellation, timeouts**: every blocking call takes `timeout:` (throws
+///   `TimeoutError`), and a fiber blocked in one is taken off the channel at once by
+///   `schedule(_:error:)` or `cancel()` (the call throws; a put's item is not delivered).
 /// - **Close and errors**: after `close()`, `put` throws `ChannelClosedError`; `take` and
 ///   `fetch` still return the buffered items, then throw. `close(error:)` makes those calls
 ///   throw that error instead (a channel `bind(to:)` a fiber that fails is closed with
@@ -28,7 +31,7 @@
 ///   quietly on any close — use `drain(_:)` or `collect()` to receive a close error.
 ///
 /// A channel is also a lock (`AbstractLock`), like Julia's; see `lock()`.
-public final class Channel<T: Sendable>: @unchecked Sendable {
+public final class Channel<T: Sendable>: WaitSite, @unchecked Sendable {
   // SAFETY (@unchecked Sendable): `core` is read and written only while the lock in `guts`
   // is held (ChannelCore I4); `guts` is thread-safe; `boundFiber` is written once during
   // init, before the channel is shared.
@@ -71,10 +74,13 @@ public final class Channel<T: Sendable>: @unchecked Sendable {
 
   /// Julia's `put!(c, v)`: appends `value`, waiting while the buffer is full; on an unbuffered
   /// channel, waits until a `take` receives it.
+  /// - Parameter timeout: give up after this long (nil: wait for ever).
   /// - Throws: `ChannelClosedError`, or the error the channel was closed with, if it is closed
-  ///   before the item is accepted; the item is then not delivered.
+  ///   before the item is accepted; `TimeoutError`; an interruption's error
+  ///   (`schedule(_:error:)`) or `CancellationError`. When it throws, the item was not delivered.
   @inlinable
-  public func put(_ value: T) throws {
+  public func put(_ value: T, timeout: Duration? = nil) throws {
+    if let timeout { try ChannelGuts.check(timeout, "Channel.put") }
     guts.lock()
     switch core.pointee.put(value) {
     case .handedOff(let taker):
@@ -86,77 +92,120 @@ public final class Channel<T: Sendable>: @unchecked Sendable {
       guts.unlock()
       throw error ?? ChannelClosedError()
     case .mustWait:
-      try putWaiting(value)
+      try putWaiting(value, timeout)
     }
   }
 
   /// The blocking half of `put`; called with the lock held.
   @inlinable @inline(never)
-  func putWaiting(_ value: T) throws {
+  func putWaiting(_ value: T, _ timeout: Duration?) throws {
     let me = ChannelGuts.currentContext()
     var cell = ChannelWaiter<T>(fiber: me, item: value)
-    let outcome = withUnsafeMutablePointer(to: &cell) { p -> ChannelWaitOutcome in
-      let wakeReadyWaiters = core.pointee.enqueuePutter(p)
-      debugCheckInvariants()
-      if wakeReadyWaiters { guts.unlockWakingReadyWaiters() } else { guts.unlock() }
-      return park(me, on: p, "Channel.put")
+    let failure = withUnsafeMutablePointer(to: &cell) { p -> (any Error)? in
+      guts.parkCell(me, site: self, cell: UnsafeMutableRawPointer(p), "Channel.put", timeout: timeout) {
+        let wake = core.pointee.enqueuePutter(p)
+        debugCheckInvariants()
+        return wake
+      }
     }
-    if outcome == .closed { throw closedError() }
+    if let failure { throw failure }
+    switch cell.outcome {
+    case .completed: return
+    case .closed: throw closedError()
+    case .waiting, .interrupted: ChannelGuts.wokenWhileWaiting(me, "Channel.put")
+    }
   }
 
   /// Julia's `take!(c)`: removes and returns the oldest item, waiting until there is one.
+  /// - Parameter timeout: give up after this long (nil: wait for ever).
   /// - Throws: once the channel is closed and has no item left, `ChannelClosedError` or the
-  ///   error it was closed with.
+  ///   error it was closed with; `TimeoutError`; an interruption's error or
+  ///   `CancellationError`. When it throws, no item was taken.
   @inlinable
-  public func take() throws -> T {
+  public func take(timeout: Duration? = nil) throws -> T {
+    if let timeout { try ChannelGuts.check(timeout, "Channel.take") }
+    switch takeOutcome(timeout) {
+    case .item(let v): return v
+    case .closed(let e), .interrupted(let e): throw e
+    }
+  }
+
+  /// How a take ended (iteration must tell a close from an interruption).
+  @usableFromInline
+  enum TakeOutcome {
+    case item(T)
+    case closed(any Error)
+    case interrupted(any Error)
+  }
+
+  @inlinable
+  func takeOutcome(_ timeout: Duration?) -> TakeOutcome {
     guts.lock()
     switch core.pointee.take() {
     case .item(let v, let putter):
       guts.unlock()
       if let putter { ChannelGuts.wake(putter) }
-      return v
+      return .item(v)
     case .closed(let error):
       guts.unlock()
-      throw error ?? ChannelClosedError()
+      return .closed(error ?? ChannelClosedError())
     case .mustWait:
-      return try takeWaiting()
+      return takeWaiting(timeout)
     }
   }
 
   /// The blocking half of `take`; called with the lock held.
   @inlinable @inline(never)
-  func takeWaiting() throws -> T {
+  func takeWaiting(_ timeout: Duration?) -> TakeOutcome {
     let me = ChannelGuts.currentContext()
     var cell = ChannelWaiter<T>(fiber: me, item: nil)
-    let outcome = withUnsafeMutablePointer(to: &cell) { p -> ChannelWaitOutcome in
-      core.pointee.enqueueTaker(p)
-      debugCheckInvariants()
-      guts.unlock()
-      return park(me, on: p, "Channel.take")
+    let failure = withUnsafeMutablePointer(to: &cell) { p -> (any Error)? in
+      guts.parkCell(me, site: self, cell: UnsafeMutableRawPointer(p), "Channel.take", timeout: timeout) {
+        core.pointee.enqueueTaker(p)
+        debugCheckInvariants()
+        return false
+      }
     }
-    if outcome == .closed { throw closedError() }
-    return cell.item.take().unsafelyUnwrapped
+    if let failure { return .interrupted(failure) }
+    switch cell.outcome {
+    case .completed: return .item(cell.item.take().unsafelyUnwrapped)
+    case .closed: return .closed(closedError())
+    case .waiting, .interrupted: ChannelGuts.wokenWhileWaiting(me, "Channel.take")
+    }
   }
 
-  /// Parks until the transition that dequeues `cell` wakes `me` (I4).
-  @inlinable @inline(__always)
-  func park(_ me: AnyFiber, on cell: UnsafeMutablePointer<ChannelWaiter<T>>,
-            _ what: StaticString) -> ChannelWaitOutcome {
-    ChannelGuts.park(me, what)
-    let outcome = cell.pointee.outcome
-    if outcome == .waiting { ChannelGuts.wokenWhileWaiting(me, what) }
-    return outcome
+  /// An interrupter's removal of a blocked put, take, fetch or wait (WaitSite, I4).
+  @usableFromInline func tryUnlink(_ fiber: AnyFiber, _ r: UnsafeMutablePointer<WaitRecord>, _ reason: WaitInterruption) -> UnlinkOutcome {
+    guard guts.tryLock() else { return .busy }
+    defer { guts.unlock() }
+    if let raw = r.pointee.context {
+      let cell = raw.assumingMemoryBound(to: ChannelWaiter<T>.self)
+      guard cell.pointee.outcome == .waiting else { return .notWaiting }  // a put/take/close took it
+      let removed = core.pointee.putters.remove(cell) || core.pointee.takers.remove(cell)
+      precondition(removed, "BUG IN Weft: a waiting channel cell was in neither queue (I3)")
+      cell.pointee.outcome = .interrupted
+    } else {
+      guard guts.removeReadyWaiter(fiber) else { return .notWaiting }
+      core.pointee.hasReadyWaiters = guts.hasReadyWaiters  // I6
+    }
+    r.pointee.interruption = reason  // R4
+    debugCheckInvariants()
+    return .unlinked
   }
 
   // MARK: fetch, wait, isReady
 
   /// Julia's `fetch(c)`: waits for an item and returns the oldest without removing it.
-  /// - Throws: once the channel is closed and empty, `ChannelClosedError` or its close error.
+  /// - Parameter timeout: give up after this long (nil: wait for ever).
+  /// - Throws: once the channel is closed and empty, `ChannelClosedError` or its close error;
+  ///   `TimeoutError`; an interruption's error or `CancellationError`.
   /// - Precondition: the channel is buffered (`capacity` > 0): an unbuffered channel holds no
   ///   item to look at (Julia throws an ErrorException; here it is a misuse).
   @inlinable
-  public func fetch() throws -> T {
+  public func fetch(timeout: Duration? = nil) throws -> T {
     if capacity == 0 { Channel.fetchOfUnbuffered() }
+    try ChannelGuts.check(timeout, "Channel.fetch")
+    let due = ChannelGuts.deadline(timeout)
     guts.lock()
     while true {
       if let v = core.pointee.buffer.first { guts.unlock(); return v }
@@ -165,7 +214,7 @@ public final class Channel<T: Sendable>: @unchecked Sendable {
         guts.unlock()
         throw e ?? ChannelClosedError()
       }
-      waitForReadiness("Channel.fetch")
+      if let e = waitForReadiness("Channel.fetch", timeout, due) { guts.unlock(); throw e }
     }
   }
 
@@ -176,9 +225,13 @@ public final class Channel<T: Sendable>: @unchecked Sendable {
   }
 
   /// Julia's `wait(c::Channel)`: waits until the channel `isReady`.
-  /// - Throws: if the channel is closed and not ready: `ChannelClosedError` or its close error.
+  /// - Parameter timeout: give up after this long (nil: wait for ever).
+  /// - Throws: if the channel is closed and not ready: `ChannelClosedError` or its close error;
+  ///   `TimeoutError`; an interruption's error or `CancellationError`.
   @inlinable
-  public func wait() throws {
+  public func wait(timeout: Duration? = nil) throws {
+    try ChannelGuts.check(timeout, "Channel.wait")
+    let due = ChannelGuts.deadline(timeout)
     guts.lock()
     while true {
       if core.pointee.isReady { guts.unlock(); return }
@@ -187,16 +240,19 @@ public final class Channel<T: Sendable>: @unchecked Sendable {
         guts.unlock()
         throw e ?? ChannelClosedError()
       }
-      waitForReadiness("Channel.wait")
+      if let e = waitForReadiness("Channel.wait", timeout, due) { guts.unlock(); throw e }
     }
   }
 
-  /// Under the lock: waits in ChannelGuts until a put or close, then locks again (I6).
+  /// Under the lock: waits in ChannelGuts until a put or close, then locks again (I6); the
+  /// error to throw when interrupted, cancelled or timed out instead.
   @inlinable
-  func waitForReadiness(_ what: StaticString) {
+  func waitForReadiness(_ what: StaticString, _ timeout: Duration?, _ due: UInt64?) -> (any Error)? {
     core.pointee.hasReadyWaiters = true
     debugCheckInvariants()
-    guts.waitForReadiness(ChannelGuts.currentContext(), what)
+    let failure = guts.waitForReadiness(ChannelGuts.currentContext(), site: self, what, timeout: timeout, deadline: due)
+    if failure != nil { core.pointee.hasReadyWaiters = guts.hasReadyWaiters }  // I6: we left early
+    return failure
   }
 
   /// Julia's `isready(c)`: true when an item is buffered, or, on an unbuffered channel, when

@@ -25,7 +25,8 @@
 // - I2: with capacity > 0, `putters` is non-empty only while the buffer is full
 //       (count == capacity); with capacity 0 the buffer is always empty.
 // - I3: a cell in `putters` holds an item; a cell in `takers` holds none. Every queued cell's
-//       outcome is `.waiting`.
+//       outcome is `.waiting`. An interrupted cell is unlinked and marked `.interrupted` under
+//       the lock by `Channel.tryUnlink`, which then wakes it instead of a put, take or close.
 // - I4: a cell is written only under the channel lock while it is queued; the transition that
 //       dequeues it writes its outcome (and item) under the lock, and only then, after the
 //       unlock, wakes its fiber exactly once. The owner reads the cell after `park()` returns.
@@ -52,6 +53,9 @@ enum ChannelWaitOutcome: UInt8 {
   case completed
   /// The channel was closed first; a putter still owns its item.
   case closed
+  /// An interrupter, canceller or timeout took the cell out of its queue (WaitRecord.swift);
+  /// a putter still owns its item.
+  case interrupted
 }
 
 /// A putter or taker blocked on a channel; lives on the blocked context's stack.
@@ -107,6 +111,24 @@ struct ChannelWaiterQueue<T> {
     head = nil
     tail = nil
     return h
+  }
+
+  /// Unlinks `c` if it is queued here (O(n)); true when it was.
+  @inlinable
+  mutating func remove(_ c: Cell) -> Bool {
+    var prev: Cell? = nil
+    var cur = head
+    while let p = cur {
+      if p == c {
+        if let prev { prev.pointee.next = p.pointee.next } else { head = p.pointee.next }
+        if tail == p { tail = prev }
+        p.pointee.next = nil
+        return true
+      }
+      prev = p
+      cur = p.pointee.next
+    }
+    return false
   }
 
   @inlinable

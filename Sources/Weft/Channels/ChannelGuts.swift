@@ -33,6 +33,7 @@ final class ChannelGuts: @unchecked Sendable {
 
   @usableFromInline func lock() { FutexLock(words[0]).lock() }
   @usableFromInline func unlock() { FutexLock(words[0]).unlock() }
+  func tryLock() -> Bool { FutexLock(words[0]).tryLock() }
 
   // MARK: Closed flag
 
@@ -50,17 +51,32 @@ final class ChannelGuts: @unchecked Sendable {
 
   // MARK: Readiness waiters (fetch, wait)
 
+  /// Under the lock: whether any fetch/wait caller waits (the truth behind
+  /// `ChannelCore.hasReadyWaiters`, I6, after a waiter left by interruption).
+  @usableFromInline var hasReadyWaiters: Bool { !readyWaiters.isEmpty }
+
   /// Under the lock: registers `me`, unlocks, parks until a put or close wakes it, and locks
-  /// again. The caller has set `ChannelCore.hasReadyWaiters`.
+  /// again. The caller has set `ChannelCore.hasReadyWaiters`. Returns the error to throw when
+  /// an interrupter, canceller or the deadline ended the wait instead (then `me` is unlinked).
   @usableFromInline
-  func waitForReadiness(_ me: AnyFiber, _ what: StaticString) {
-    readyWaiters.append(me)
-    unlock()
-    me.setWaitingOn(what)
-    me.park()
-    me.setWaitingOn("")
-    lock()
+  func waitForReadiness(_ me: AnyFiber, site: any WaitSite, _ what: StaticString, timeout: Duration?,
+                        deadline: UInt64?) -> (any Error)? {
+    var record = WaitRecord(site: site, what: what)
+    let interruption = withUnsafeMutablePointer(to: &record) { r -> WaitInterruption? in
+      if let d = deadline, d <= monotonicNanoseconds() { return .timedOut }
+      if case .interrupted(let i) = me.beginWait(r) { return i }
+      readyWaiters.append(me)
+      unlock()
+      me.parkWaiting(r, deadline: deadline)
+      let i = me.endWait(r)
+      lock()
+      return i
+    }
+    return interruption.map { $0.error(what, timeout: timeout) }
   }
+
+  /// Under the lock: unlinks a readiness waiter for an interrupter (Channel.tryUnlink).
+  func removeReadyWaiter(_ f: AnyFiber) -> Bool { readyWaiters.remove(f) }
 
   /// Under the lock: takes every readiness waiter, unlocks, then wakes them (decide under the
   /// lock, act after it). The caller has cleared `ChannelCore.hasReadyWaiters`.
@@ -99,17 +115,41 @@ final class ChannelGuts: @unchecked Sendable {
   /// Makes `f` runnable; see FiberState F3 (exactly once per wait, by whoever dequeued it).
   @usableFromInline static func wake(_ f: AnyFiber) { f.wake() }
 
-  /// Suspends `me` (the calling context) until its `wake()`.
+  /// Under the lock: registers `me` for a put or take whose `cell` joins the channel's queue
+  /// in `join` (which returns whether readiness waiters must be woken), unlocks, parks until
+  /// a take, put, close or interrupter wakes it. Returns the error to throw when an
+  /// interrupter, canceller or the deadline ended the wait (the cell is then `.interrupted`
+  /// and unlinked, or, when the deadline had already passed, never joined).
   @usableFromInline
-  static func park(_ me: AnyFiber, _ what: StaticString) {
-    me.setWaitingOn(what)
-    me.park()
-    me.setWaitingOn("")
+  func parkCell(_ me: AnyFiber, site: any WaitSite, cell: UnsafeMutableRawPointer, _ what: StaticString,
+                timeout: Duration?, join: () -> Bool) -> (any Error)? {
+    let due = timeout.map(deadline(after:))
+    var record = WaitRecord(site: site, what: what)
+    record.context = cell
+    let interruption = withUnsafeMutablePointer(to: &record) { r -> WaitInterruption? in
+      if let d = due, d <= monotonicNanoseconds() { unlock(); return .timedOut }
+      if case .interrupted(let i) = me.beginWait(r) { unlock(); return i }
+      if join() { unlockWakingReadyWaiters() } else { unlock() }
+      me.parkWaiting(r, deadline: due)
+      return me.endWait(r)
+    }
+    return interruption.map { $0.error(what, timeout: timeout) }
+  }
+
+  /// `deadline(after:)` for inlinable code.
+  @usableFromInline static func deadline(_ timeout: Duration?) -> UInt64? { timeout.map(Weft.deadline(after:)) }
+
+  /// A negative timeout is an `ArgumentError` (for inlinable code).
+  @usableFromInline static func check(_ timeout: Duration?, _ what: StaticString) throws { try checkTimeout(timeout, what) }
+
+  /// Puts an interruption that iteration could not throw back for the next wait.
+  @usableFromInline static func rearm(_ error: any Error) {
+    if error is CancellationError { return }  // sticky anyway
+    AnyFiber.currentContext.rearm(.error(error))
   }
 
   @usableFromInline
   static func wokenWhileWaiting(_ me: AnyFiber, _ what: StaticString) -> Never {
-    preconditionFailure("Weft misuse: fiber \(me.id) was woken while blocked in \(what); only the channel may wake "
-      + "it (do not schedule(_:) a fiber that is waiting on something)")
+    preconditionFailure("BUG IN Weft: fiber \(me.id) was woken while blocked in \(what) without being taken off its queue")
   }
 }

@@ -7,6 +7,8 @@ extension Channel: Sequence {
   /// iterator cannot throw, so iteration simply ends when the channel is closed — also when
   /// it was closed with an error (for example by a failed bound fiber). To receive that
   /// error, iterate with `drain(_:)` or `collect()` instead (Julia's iteration rethrows it).
+  /// An interrupted or cancelled `next()` ends the iteration too; the interruption is kept
+  /// for the fiber's next interruptible wait (cancellation is sticky), so it is not lost.
   public struct Iterator: IteratorProtocol {
     @usableFromInline let channel: Channel<T>
 
@@ -15,8 +17,13 @@ extension Channel: Sequence {
     /// The next item (a `take()`), or nil once the channel is closed and drained.
     @inlinable
     public mutating func next() -> T? {
-      // `take` throws only once the channel is closed and drained.
-      try? channel.take()
+      switch channel.takeOutcome(nil) {
+      case .item(let v): return v
+      case .closed: return nil
+      case .interrupted(let e):
+        ChannelGuts.rearm(e)
+        return nil
+      }
     }
   }
 
@@ -32,10 +39,10 @@ extension Channel: Sequence {
   public func drain(_ body: (T) throws -> Void) throws {
     while true {
       let v: T
-      do {
-        v = try take()
-      } catch {
-        // `take` throws only once the channel is closed and drained.
+      switch takeOutcome(nil) {
+      case .item(let item): v = item
+      case .interrupted(let e): throw e
+      case .closed:
         if let e = closeErrorIfAny { throw e }
         return
       }

@@ -8,7 +8,7 @@ import Glibc
 /// `Fiber<Result>` adds the body and its typed result. An OS thread that is not a worker also
 /// has a fiber object ("thread fiber", like Julia's root task) so that it can wait on the
 /// same primitives: it parks by sleeping on a futex instead of switching stacks.
-public class AnyFiber: @unchecked Sendable {
+public class AnyFiber: WaitSite, @unchecked Sendable {
   // SAFETY (for @unchecked Sendable): the atomic words are accessed only atomically; the
   // other mutable fields are owned as documented in `FiberCore`, and ownership passes
   // between threads only through the release/acquire of `state` or of a run queue.

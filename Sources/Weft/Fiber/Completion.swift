@@ -4,6 +4,8 @@
 //   with release under `completionLock`; readers check `done` with acquire first.
 // - C2: a waiter registers under `completionLock` only while the state is not `done`, so the
 //   finishing fiber, which takes the whole list under the same lock, wakes every waiter once.
+// - C3: an interrupted or timed-out waiter is taken out of the list under `completionLock` by
+//   its interrupter (WaitRecord.swift), which then wakes it instead of the finishing fiber.
 //
 // Inline run (Cilk's and oneTBB's trick for fork–join): a fiber that waits for a child that
 // has not started and still sits at the bottom of its own worker's deque pops it and runs its
@@ -57,19 +59,34 @@ extension AnyFiber {
     for hook in hooks { hook(self) }
   }
 
-  /// Blocks the calling context until this fiber is done (C2).
-  func waitUntilDone() {
-    if state.loadAcquire() == FiberState.done { return }  // acquire: pairs with C1's release
-    if runInlineIfPossible() { return }
+  /// Blocks the calling context until this fiber is done (C2), or until an interrupter, a
+  /// canceller or `deadline` ends the wait (returns why; C3). `interruptible: false` for joins
+  /// that must not be abandoned (`sync`'s).
+  func waitUntilDone(interruptible: Bool = true, deadline: UInt64? = nil) -> WaitInterruption? {
+    if state.loadAcquire() == FiberState.done { return nil }  // acquire: pairs with C1's release
+    if runInlineIfPossible() { return nil }
     let me = AnyFiber.currentContext
     precondition(me !== self, "Weft misuse: fiber \(id) waited for itself, which can never finish")
-    completionLock.lock()
-    if state.loadAcquire() == FiberState.done { completionLock.unlock(); return }
-    me.setWaitingOn("fiber completion")
-    completion.pointee.waiters.append(me)
+    var record = WaitRecord(site: self, what: "Fiber.wait", interruptible: interruptible)
+    return withUnsafeMutablePointer(to: &record) { r -> WaitInterruption? in
+      completionLock.lock()
+      if state.loadAcquire() == FiberState.done { completionLock.unlock(); return nil }
+      if let d = deadline, d <= monotonicNanoseconds() { completionLock.unlock(); return .timedOut }
+      if case .interrupted(let i) = me.beginWait(r) { completionLock.unlock(); return i }
+      completion.pointee.waiters.append(me)
+      completionLock.unlock()
+      me.parkWaiting(r, deadline: deadline)
+      return me.endWait(r)
+    }
+  }
+
+  /// C3: an interrupter takes a waiter out of this fiber's completion list (WaitSite).
+  @usableFromInline func tryUnlink(_ fiber: AnyFiber, _ r: UnsafeMutablePointer<WaitRecord>, _ reason: WaitInterruption) -> UnlinkOutcome {
+    guard completionLock.tryLock() else { return .busy }
+    let removed = completion.pointee.waiters.remove(fiber)
+    if removed { r.pointee.interruption = reason }  // R4
     completionLock.unlock()
-    repeat { me.park() } while state.loadAcquire() != FiberState.done
-    me.setWaitingOn("")
+    return removed ? .unlinked : .notWaiting
   }
 
   /// I1, I2: runs this fiber's body on the calling fiber's stack if it qualifies; true if it
@@ -123,9 +140,15 @@ extension AnyFiber {
     completionLock.unlock()
   }
 
-  /// Julia's `wait(t)`: blocks until the fiber is done; throws `TaskFailedError` if it failed.
-  public func wait() throws {
-    waitUntilDone()
+  /// Julia's `wait(t)`: blocks until the fiber is done.
+  /// - Parameter timeout: give up after this long (nil: wait for ever); the fiber goes on.
+  /// - Throws: `TaskFailedError` if it failed; `TimeoutError`; an interruption's error
+  ///   (`schedule(_:error:)`) or `CancellationError` (the awaited fiber is not cancelled).
+  public func wait(timeout: Duration? = nil) throws {
+    try checkTimeout(timeout, "Fiber.wait")
+    if let i = waitUntilDone(deadline: timeout.map(deadline(after:))) {
+      throw i.error("Fiber.wait", timeout: timeout)
+    }
     if isFailed { throw TaskFailedError(fiber: self) }
   }
 }

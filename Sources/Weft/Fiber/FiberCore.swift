@@ -8,7 +8,7 @@
 ///
 /// | group (offset)  | fields                                   | written by                           | read by                   |
 /// |-----------------|------------------------------------------|--------------------------------------|---------------------------|
-/// | words (0)       | state, lock, exclusivity×2, flags, cold, waitingOn | atomically (FiberState F1–F4) | any thread                |
+/// | words (0)       | state, lock, exclusivity×2, flags, cold, waitingOn, signal | atomically (FiberState F1–F4; WaitRecord R1–R6) | any thread |
 /// | run             | context, stack, tsanFiber                | the worker running / switching it    | that worker               |
 /// | placement       | sticky, home, pool, scheduler            | first schedule; the fiber itself     | wakers (after F1 release) |
 /// | links           | waitNext, inboxNext                      | wait-list owner (lock); inbox pusher | the same / inbox owner    |
@@ -24,8 +24,10 @@ enum FiberCore {
     static let flags = 4
     static let cold = 5
     static let waitingOn = 6
+    /// Wait record, pending signals, cancellation (WaitRecord.swift).
+    static let signal = 7
   }
-  static let wordCount = 7
+  static let wordCount = 8
 
   struct Run {
     var context: UnsafeMutableRawPointer? = nil
@@ -106,9 +108,14 @@ enum FiberCore {
 
 /// The parts of a fiber most fibers never use, allocated on first use.
 final class FiberCold: @unchecked Sendable {
-  // SAFETY: `completionHooks` is guarded by the fiber's completionLock; `localStorage` and
+  // SAFETY: `completionHooks` is guarded by the fiber's completionLock; `pendingError` and
+  // `pendingValue` by its signal word's LOCKED bit (WaitRecord R5); `localStorage` and
   // `syncScopes` are touched only by the fiber itself.
   var completionHooks: [@Sendable (AnyFiber) -> Void] = []
+  /// A `schedule(t, error:)` that came while the fiber was not waiting (INTERRUPT_PENDING).
+  var pendingError: (any Error)?
+  /// A `schedule(t, value:)` that came while the fiber was not in `wait()` (SCHEDULE_PENDING).
+  var pendingValue: (any Sendable)?
   var localStorage: [AnyHashable: Any] = [:]
   var syncScopes: [SyncScope] = []
 }

@@ -45,6 +45,19 @@ extension AnyFiber {
     scheduler.timers.cancel(timer)
   }
 
+  /// Parks for the wait of `r` (registered, WaitRecord R1) until its notifier or an
+  /// interrupter wakes it; with a `deadline`, a timer interrupts it then (`.timedOut`, R6).
+  func parkWaiting(_ r: UnsafeMutablePointer<WaitRecord>, deadline: UInt64?) {
+    setWaitingOn(r.pointee.what)
+    if let d = deadline {
+      let ref = RecordRef(pointer: r)
+      park(deadline: d) { [self] in self.interrupt(.timedOut, only: ref.pointer) }
+    } else {
+      park()
+    }
+    setWaitingOn("")
+  }
+
   /// Makes a parked (or parking) fiber runnable; see F3, F4.
   func wake() {
     var s = state.loadAcquire()

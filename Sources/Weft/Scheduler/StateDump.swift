@@ -7,7 +7,7 @@
 /// Blocked fibers are listed only when the scheduler tracks fibers
 /// (`Scheduler(…, trackFibers: true)` or `WEFT_TRACK_FIBERS=1`); otherwise the dump says so.
 /// What a fiber waits on is the name its blocking primitive recorded (`"ReentrantLock"`,
-/// `"Channel.take"`, `"sleep"`, `"fiber completion"`, `"wait()"`, …). It is read without
+/// `"Channel.take"`, `"sleep"`, `"Fiber.wait"`, `"wait()"`, …). It is read without
 /// synchronising with the fiber, so it is exact for a fiber that stays blocked (the case that
 /// matters in a deadlock) and may be stale for one woken meanwhile.
 public struct SchedulerSnapshot: Sendable, CustomStringConvertible {
@@ -115,7 +115,7 @@ public struct SchedulerSnapshot: Sendable, CustomStringConvertible {
       if blocked.count > listLimit { lines.append("    … and \(blocked.count - listLimit) more blocked fibers") }
     }
     for t in blockedThreads {
-      lines.append("  thread (fiber \(t.threadFiber), not a worker) blocked on fiber completion of fiber \(t.waitingForFiber)")
+      lines.append("  thread (fiber \(t.threadFiber), not a worker) blocked on Fiber.wait of fiber \(t.waitingForFiber)")
     }
     return lines.joined(separator: "\n")
   }

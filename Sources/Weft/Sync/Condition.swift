@@ -51,15 +51,23 @@ public final class Condition: @unchecked Sendable {
 
   /// Julia's `wait(c)`: blocks the calling fiber until a `notify` on this condition, and
   /// returns the value passed to it (nil for none).
-  /// - Parameter first: true (Julia's `first=true`): wake this waiter before those already
-  ///   waiting, instead of first-in-first-out.
-  /// - Throws: the error passed to `notify(error:)`.
+  /// - Parameters:
+  ///   - first: true (Julia's `first=true`): wake this waiter before those already waiting,
+  ///     instead of first-in-first-out.
+  ///   - timeout: give up after this long (nil: wait for ever).
+  /// - Throws: the error passed to `notify(error:)`; `TimeoutError`; the error of an
+  ///   interruption (`schedule(_:error:)`), or `CancellationError` after `cancel()` — the
+  ///   waiter is then no longer registered, and a later `notify` does not count it.
   @discardableResult
-  public func wait(first: Bool = false) throws -> (any Sendable)? {
+  public func wait(first: Bool = false, timeout: Duration? = nil) throws -> (any Sendable)? {
     checkThread("wait()")
+    try checkTimeout(timeout, "Condition.wait")
     let me = AnyFiber.currentContext
+    let due = timeout.map(deadline(after:))
     queue.lock()
-    queue.parkUnlocking(me, first: first, reason: "Condition")
+    if let i = queue.parkUnlocking(me, first: first, reason: "Condition.wait", deadline: due) {
+      throw i.error("Condition.wait", timeout: timeout)
+    }
     return try me.takeWakeValue()
   }
 

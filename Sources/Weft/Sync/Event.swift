@@ -32,7 +32,8 @@
 ///   to the fiber after its `wait()` returns.
 /// - **Blocks:** `wait()` parks the calling fiber (never its worker) or, off the workers, the
 ///   calling thread.
-/// - **Errors:** none; an event cannot be closed or fail.
+/// - **Errors:** an event cannot be closed or fail; `wait` throws `TimeoutError`, or the error
+///   of an interruption or cancellation.
 /// - **Julia:** `Event(autoreset=false)`, `wait`, `notify`, `reset`. Weft adds `isSet` and
 ///   `wait(timeout:)`.
 public final class Event: @unchecked Sendable {
@@ -53,24 +54,14 @@ public final class Event: @unchecked Sendable {
 
   /// Julia's `wait(e)`: returns at once if the event is set (consuming it with autoreset),
   /// otherwise blocks until `notify()`.
-  public func wait() {
+  /// - Parameter timeout: give up after this long (nil: wait for ever).
+  /// - Throws: `TimeoutError`; the error of an interruption (`schedule(_:error:)`), or
+  ///   `CancellationError` after `cancel()` (then the event is not consumed).
+  @inline(__always)
+  public func wait(timeout: Duration? = nil) throws {
+    if let timeout { try checkTimeout(timeout, "Event.wait") }
     if tryConsume() { return }
-    waitSlow()
-  }
-
-  /// Like `wait()`, but gives up after `timeout` seconds (≥ 0).
-  /// - Returns: `.ok` when the event was (or became) set, `.timedOut` otherwise.
-  /// - Throws: `ArgumentError` for a negative or non-finite timeout.
-  @discardableResult
-  public func wait(timeout: Double) throws -> TimedWaitResult {
-    guard timeout.isFinite, timeout >= 0 else { throw ArgumentError("Event.wait: invalid timeout \(timeout)") }
-    if tryConsume() { return .ok }
-    let me = AnyFiber.currentContext
-    let ns = timeout * 1e9 < 0x1p62 ? UInt64(timeout * 1e9) : UInt64(1) << 62  // ~146 years: forever
-    let deadline = monotonicNanoseconds() &+ ns
-    queue.lock()
-    if tryConsume() { queue.unlock(); return .ok }  // E1
-    return queue.parkUnlocking(me, reason: "Event", deadline: deadline) ? .ok : .timedOut
+    try waitSlow(timeout)
   }
 
   /// Julia's `notify(e)`: sets the event and releases every waiter; with autoreset, releases
@@ -115,10 +106,14 @@ public final class Event: @unchecked Sendable {
   }
 
   @inline(never)
-  private func waitSlow() {
+  private func waitSlow(_ timeout: Duration?) throws {
     let me = AnyFiber.currentContext
+    let due = timeout.map(deadline(after:))
     queue.lock()
     if tryConsume() { queue.unlock(); return }  // E1
-    queue.parkUnlocking(me, reason: "Event")
+    // Woken only by a notify that took us from the queue (E2, E3) or by an interrupter.
+    if let i = queue.parkUnlocking(me, reason: "Event.wait", deadline: due) {
+      throw i.error("Event.wait", timeout: timeout)
+    }
   }
 }

@@ -14,10 +14,14 @@
 // - O2: the word reaches NOTIFYING exactly once and never leaves it; so at most one wake, and
 //   only when the waiter registered (WAITING), which is exactly when it parks.
 // - O3: the wake may arrive before the waiter has parked; `park()` keeps it (FiberState F3).
+// - O4: interruption (WaitRecord.swift): the waiter registers its record before its CAS
+//   EMPTY → WAITING; an interrupter takes it back with a CAS WAITING → EMPTY, which races the
+//   notifier's WAITING → NOTIFYING: whoever moves the word out of WAITING wakes the waiter.
+//   The stale `waiter` reference left behind is overwritten by the next waiter (O1).
 //
 // | field (word) | written by                      | read by                         |
 // |--------------|---------------------------------|---------------------------------|
-// | state (0)    | waiter (CAS), notifier (CAS)    | both                            |
+// | state (0)    | waiter (CAS), notifier (CAS), interrupter (CAS, O4) | all              |
 // | waiter       | the waiter, before its CAS (O1) | the notifier, after its CAS     |
 
 /// A one-shot event for exactly one waiting fiber and one notifier, built on atomics and the
@@ -36,7 +40,7 @@
 ///   breaks the contract, as in Julia.
 /// - **Julia:** the manual's `OneWayEvent` with `notify(ev)` / `wait(ev)`; Weft's also allows a
 ///   wait after the notify (it returns at once) and reports a second concurrent waiter.
-public final class OneWayEvent: @unchecked Sendable {
+public final class OneWayEvent: WaitSite, @unchecked Sendable {
   // SAFETY (for @unchecked Sendable): `state` is atomic; `waiter` is handed from the waiter to
   // the notifier through the state word's full CASes (O1).
   private let words = AtomicBlock(count: 1)
@@ -74,24 +78,48 @@ public final class OneWayEvent: @unchecked Sendable {
   }
 
   /// Blocks the calling fiber until `notify()` (returns at once if it already ran).
+  /// - Parameter timeout: give up after this long (nil: wait for ever).
+  /// - Throws: `TimeoutError`; an interruption's error (`schedule(_:error:)`) or
+  ///   `CancellationError` — then the event is empty again (O4) and can be waited on anew.
   /// - Precondition: no other fiber is waiting on this event.
-  public func wait() {
+  public func wait(timeout: Duration? = nil) throws {
+    try checkTimeout(timeout, "OneWayEvent.wait")
     let s = state.loadAcquire()
     if s == OneWayEvent.notifying { return }
     if s == OneWayEvent.waiting { secondWaiter() }
     let me = AnyFiber.currentContext
-    waiter = me  // O1: published by the CAS below
-    let seen = state.fetchCompareExchangeFull(OneWayEvent.empty, OneWayEvent.waiting)
-    if seen == OneWayEvent.empty {
-      // The notifier must now wake us; park immediately (nothing in between may yield).
-      me.setWaitingOn("OneWayEvent")
-      me.park()
-      me.setWaitingOn("")
-      return
+    let due = timeout.map(deadline(after:))
+    var record = WaitRecord(site: self, what: "OneWayEvent.wait")
+    let interruption = withUnsafeMutablePointer(to: &record) { r -> WaitInterruption? in
+      // O4: registered before WAITING is published, so an interrupter can find us.
+      if case .interrupted(let i) = me.beginWait(r) { return i }
+      waiter = me  // O1: published by the CAS below
+      let seen = state.fetchCompareExchangeFull(OneWayEvent.empty, OneWayEvent.waiting)
+      if seen == OneWayEvent.empty {
+        // The notifier (or an interrupter, O4) must now wake us; park immediately.
+        me.parkWaiting(r, deadline: due)
+        return me.endWait(r)
+      }
+      // Never WAITING: nobody can unlink us (O4), so no wake is owed.
+      _ = me.endWait(r)
+      if seen == OneWayEvent.waiting { secondWaiter() }
+      // NOTIFYING: the notifier came first and will not touch `waiter`.
+      waiter = nil
+      return nil
     }
-    if seen == OneWayEvent.waiting { secondWaiter() }
-    // NOTIFYING: the notifier came first and will not touch `waiter`.
-    waiter = nil
+    if let interruption { throw interruption.error("OneWayEvent.wait", timeout: timeout) }
+  }
+
+  /// O4: an interrupter takes the waiter back with WAITING → EMPTY (WaitSite).
+  @usableFromInline func tryUnlink(_ fiber: AnyFiber, _ r: UnsafeMutablePointer<WaitRecord>, _ reason: WaitInterruption) -> UnlinkOutcome {
+    // Full CAS: races the notifier's CAS WAITING → NOTIFYING; the winner wakes the waiter (O2, O4).
+    let seen = state.fetchCompareExchangeFull(OneWayEvent.waiting, OneWayEvent.empty)
+    if seen == OneWayEvent.waiting {
+      r.pointee.interruption = reason  // R4
+      return .unlinked
+    }
+    // EMPTY: registered but not yet WAITING — it is about to be; retry. NOTIFYING: too late.
+    return seen == OneWayEvent.empty ? .busy : .notWaiting
   }
 
   @inline(never)

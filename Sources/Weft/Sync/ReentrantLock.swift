@@ -97,7 +97,22 @@ public final class ReentrantLock: AbstractLock, @unchecked Sendable {
       recursion.storeRelaxed(1)  // L4
       return
     }
-    lockContended(me)
+    _ = lockContended(me, deadline: nil)
+  }
+
+  /// `tryLock()` that waits up to `timeout` for the lock (like `pthread_mutex_timedlock`):
+  /// true once the caller holds it, false when the timeout passed first. Unlike `lock()`, this
+  /// wait can be interrupted.
+  /// - Throws: an interruption's error (`schedule(_:error:)`) or `CancellationError`; then
+  ///   the caller does not hold the lock. `ArgumentError` for a negative timeout.
+  public func tryLock(timeout: Duration) throws -> Bool {
+    try checkTimeout(timeout, "ReentrantLock.tryLock")
+    if tryLock() { return true }
+    switch lockContended(AnyFiber.currentID, deadline: Weft.deadline(after: timeout)) {
+    case .acquired: return true
+    case .interrupted(.timedOut): return false
+    case .interrupted(let i): throw i.error("ReentrantLock.tryLock", timeout: timeout)
+    }
   }
 
   /// Julia's `trylock(l)`: acquires the lock if no other fiber holds it (or increments the
@@ -168,9 +183,12 @@ public final class ReentrantLock: AbstractLock, @unchecked Sendable {
     recursion.storeRelaxed(recursion.loadRelaxed() &+ 1)  // L4
   }
 
+  private enum ContendedResult { case acquired, interrupted(WaitInterruption) }
+
+  /// The slow path of `lock()` (deadline nil: uninterruptible) and `tryLock(timeout:)`.
   @inline(never)
-  private func lockContended(_ me: UInt) {
-    if owner.loadRelaxed() == me { incrementRecursion(); return }  // L3
+  private func lockContended(_ me: UInt, deadline: UInt64?) -> ContendedResult {
+    if owner.loadRelaxed() == me { incrementRecursion(); return .acquired }  // L3
     let fiber = AnyFiber.currentContext
     var spins = 0
     var waitedSince: UInt64 = 0  // when it first parked; 0: not yet
@@ -181,7 +199,7 @@ public final class ReentrantLock: AbstractLock, @unchecked Sendable {
         if state.compareExchangeAcquire(s, s | ReentrantLock.locked) {
           owner.storeRelaxed(me)
           recursion.storeRelaxed(1)
-          return
+          return .acquired
         }
         continue
       }
@@ -215,10 +233,15 @@ public final class ReentrantLock: AbstractLock, @unchecked Sendable {
       } else {
         waitedSince = monotonicNanoseconds()
       }
-      queue.parkUnlocking(fiber, first: first, reason: "ReentrantLock")
+      // lock() cannot be interrupted (like a pthread mutex); tryLock(timeout:) can. A waiter
+      // that leaves early may leave PARKED set on an empty queue: unlockSlow handles that (L1).
+      if let i = queue.parkUnlocking(fiber, first: first, reason: deadline == nil ? "ReentrantLock.lock" : "ReentrantLock.tryLock",
+                                     interruptible: deadline != nil, deadline: deadline) {
+        return .interrupted(i)
+      }
       if owner.loadRelaxed() == me {
         // Handed off (L3: the unlocker wrote our id before its wake, which we synchronise with).
-        return
+        return .acquired
       }
       spins = ReentrantLock.spinRounds  // woken: no more spinning, go straight to yield/park
     }

@@ -32,14 +32,20 @@
 /// - **Memory ordering:** acquire on `acquire()`, release on `release()`.
 /// - **Blocks:** `acquire()` parks the calling fiber (never its worker) or, off the workers,
 ///   the calling thread.
-/// - **Errors:** `acquire { }` releases when its body returns or throws. `release()` with no
+/// - **Errors:** `acquire` throws `TimeoutError` or an interruption's error (holding no permit);
+///   `acquire { }` releases when its body returns or throws. `release()` with no
 ///   permit in use, and a size below 1, stop the program with a `Weft misuse:` message.
 /// - **Julia:** `Semaphore(n)`, `acquire`, `release`, `acquire(f, s)` as `acquire { }`.
 ///   Permits are not owned: any fiber may release a permit another acquired, as in Julia.
 public final class Semaphore: @unchecked Sendable {
   // SAFETY (for @unchecked Sendable): the state word is atomic; the list and the WAITERS bit
   // are changed only under the queue lock (S1).
-  let queue = WaitQueue(stateWords: 1)
+  // S1: a waiter that leaves by interruption or timeout clears WAITERS when it was the last.
+  let queue = WaitQueue(stateWords: 1, afterUnlink: { q in
+    if q.isEmpty, q.stateWord(0).loadRelaxed() & Semaphore.waitersBit != 0 {
+      q.stateWord(0).fetchSubFull(Semaphore.waitersBit)
+    }
+  })
   @inline(__always) private var state: AtomicWord { queue.stateWord(0) }
   /// How many permits the semaphore has (Julia's `sem_size`).
   public let size: Int
@@ -57,18 +63,24 @@ public final class Semaphore: @unchecked Sendable {
   public var inUse: Int { Int(state.loadAcquire() & ~Semaphore.waitersBit) }
 
   /// Julia's `acquire(s)`: takes a permit, waiting until one is free.
-  public func acquire() {
+  /// - Parameter timeout: give up after this long (nil: wait for ever).
+  /// - Throws: `TimeoutError`; the error of an interruption (`schedule(_:error:)`), or
+  ///   `CancellationError` after `cancel()`. A wait that throws holds no permit.
+  @inline(__always)
+  public func acquire(timeout: Duration? = nil) throws {
+    if let timeout { try checkTimeout(timeout, "Semaphore.acquire") }
     let s = state.loadRelaxed()
     // Acquire: pairs with the release CAS in `release` (S4).
     if s < UInt(size), state.compareExchangeAcquire(s, s + 1) { return }
-    acquireSlow()
+    try acquireSlow(timeout)
   }
 
   /// Julia's `acquire(f, s)`: runs `body` holding a permit; releases it when `body` returns
   /// or throws.
+  /// - Throws: what `acquire(timeout:)` throws (then `body` does not run), or what `body` throws.
   @discardableResult
-  public func acquire<R>(_ body: () throws -> R) rethrows -> R {
-    acquire()
+  public func acquire<R>(timeout: Duration? = nil, _ body: () throws -> R) throws -> R {
+    try acquire(timeout: timeout)
     defer { release() }
     return try body()
   }
@@ -92,8 +104,9 @@ public final class Semaphore: @unchecked Sendable {
   // MARK: Slow paths
 
   @inline(never)
-  private func acquireSlow() {
+  private func acquireSlow(_ timeout: Duration?) throws {
     let me = AnyFiber.currentContext
+    let due = timeout.map(deadline(after:))
     while true {
       let s = state.loadRelaxed()
       if s & ~Semaphore.waitersBit < UInt(size) {
@@ -108,7 +121,9 @@ public final class Semaphore: @unchecked Sendable {
         // by a lock-free release racing this CAS; then retry.
         if !state.compareExchangeFull(t, t | Semaphore.waitersBit) { queue.unlock(); continue }
       }
-      queue.parkUnlocking(me, reason: "Semaphore")
+      if let i = queue.parkUnlocking(me, reason: "Semaphore.acquire", deadline: due) {
+        throw i.error("Semaphore.acquire", timeout: timeout)  // unlinked without a permit (S1 via afterUnlink)
+      }
       return  // the releaser handed us its permit (S2)
     }
   }

@@ -66,23 +66,33 @@ extension Threads {
     /// Julia's `wait(c)`: atomically releases the lock (however many times the caller holds
     /// it), blocks until a `notify`, then re-acquires the lock (with the same recursion count)
     /// and returns the value passed to `notify` (nil for none).
-    /// - Parameter first: true (Julia's `first=true`): wake this waiter before earlier ones.
+    /// - Parameters:
+    ///   - first: true (Julia's `first=true`): wake this waiter before earlier ones.
+    ///   - timeout: give up after this long (nil: wait for ever).
     /// - Precondition: the caller holds the lock.
-    /// - Throws: the error passed to `notify(error:)`; the lock is held again when it throws.
+    /// - Throws: the error passed to `notify(error:)`; `TimeoutError`; an interruption's error
+    ///   or `CancellationError`. The lock is held again whenever it throws.
     @discardableResult
-    public func wait(first: Bool = false) throws -> (any Sendable)? {
+    public func wait(first: Bool = false, timeout: Duration? = nil) throws -> (any Sendable)? {
       requireLock("wait()")
+      try checkTimeout(timeout, "Threads.Condition.wait")
       let me = AnyFiber.currentContext
-      queue.lock()
-      queue.enqueue(me, first: first)  // TC1: registered while the user lock is still held
-      queue.unlock()
-      let aware = view.aware
-      let count = aware?.unlockAll() ?? 1
-      if aware == nil { underlyingLock.unlock() }
-      me.setWaitingOn("Threads.Condition")
-      me.park()
-      me.setWaitingOn("")
-      if let aware { aware.relockAll(count) } else { underlyingLock.lock() }
+      let due = timeout.map(deadline(after:))
+      var record = WaitRecord(site: queue, what: "Threads.Condition.wait")
+      let interruption = withUnsafeMutablePointer(to: &record) { r -> WaitInterruption? in
+        queue.lock()
+        // TC1: registered while the user lock is still held. A pending interruption keeps it.
+        if let i = queue.join(me, r, first: first) { queue.unlock(); return i }
+        queue.unlock()
+        let aware = view.aware
+        let count = aware?.unlockAll() ?? 1
+        if aware == nil { underlyingLock.unlock() }
+        me.parkWaiting(r, deadline: due)
+        let i = me.endWait(r)
+        if let aware { aware.relockAll(count) } else { underlyingLock.lock() }
+        return i
+      }
+      if let interruption { throw interruption.error("Threads.Condition.wait", timeout: timeout) }
       return try me.takeWakeValue()  // TC3
     }
 

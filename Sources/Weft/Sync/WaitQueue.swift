@@ -15,9 +15,10 @@
 //   `mutex` (a notifier, or the timeout hook of a timed wait). A wake that lands before the
 //   fiber has finished parking is kept by the fiber's state word (F3), so removing and waking
 //   after unlocking never loses a wake-up.
-// - Q3: a timed wait's timeout hook acts only while its ticket is `active`; the waiter clears
-//   `active` under `mutex` after it resumes, so a late-firing hook can never remove the same
-//   fiber from a later wait on this queue (timers may run an action concurrently with cancel).
+// - Q3: every parked context has a `WaitRecord` naming this queue (WaitRecord R1): an
+//   interrupter, canceller or timeout removes it under `mutex` through `tryUnlink`, exactly
+//   like a notifier would, and then it is the one that wakes it (Q2). `afterUnlink` lets the
+//   owning primitive repair its state under the lock when a waiter leaves that way.
 // - Q4: `mutex` is held only for O(1) list and state updates (plus O(n) `remove` on a
 //   timeout), never across `park()`: it blocks OS threads, not fibers.
 //
@@ -26,20 +27,23 @@
 // | words[0] mutex | lock/unlock (atomic)                      | lock/unlock                 |
 // | words[1...]    | the owning primitive (atomic, its rules)  | the owning primitive        |
 // | waiters        | holders of `mutex`                        | holders of `mutex`          |
-// | ticket fields  | holders of `mutex`                        | holders of `mutex`          |
 
 /// An internal FIFO of parked fibers and threads with its own short lock, plus a few atomic
 /// words that the owning primitive keeps its lock-free state in (so that the state and the
 /// queue share one allocation and one cache line).
-final class WaitQueue: @unchecked Sendable {
+final class WaitQueue: WaitSite, @unchecked Sendable {
   // SAFETY (for @unchecked Sendable): `waiters` is touched only under `mutex` (Q1); the words
   // are accessed only atomically; `words` is freed in deinit when no thread can reach `self`.
   private let words: AtomicBlock
   @exclusivity(unchecked) private var waiters = WaiterList()  // guarded by `mutex` (Q1)
+  /// Runs under `mutex` when a waiter left without a notifier (Q3), or a timed wait gave up
+  /// before joining: the owner repairs its state (e.g. Semaphore's WAITERS bit).
+  private let afterUnlink: (@Sendable (WaitQueue) -> Void)?
 
   /// `stateWords`: how many atomic words (initially 0) the owning primitive needs.
-  init(stateWords: Int = 0) {
+  init(stateWords: Int = 0, afterUnlink: (@Sendable (WaitQueue) -> Void)? = nil) {
     words = AtomicBlock(count: 1 + stateWords)
+    self.afterUnlink = afterUnlink
   }
 
   deinit { words.deallocate() }
@@ -80,42 +84,55 @@ final class WaitQueue: @unchecked Sendable {
 
   // MARK: Parking
 
-  /// Lock held on entry, released on return. Registers `me` (the current context), releases
-  /// the lock and parks until the fiber that removes `me` wakes it (Q1, Q2).
-  func parkUnlocking(_ me: AnyFiber, first: Bool = false, reason: StaticString) {
-    enqueue(me, first: first)
-    mutex.unlock()
-    me.setWaitingOn(reason)
-    me.park()
-    me.setWaitingOn("")
+  /// Lock held. Registers `me` for the wait `r` (WaitRecord R1) and joins the list; returns
+  /// the pending interruption instead when there is one (then `me` did not join).
+  func join(_ me: AnyFiber, _ r: UnsafeMutablePointer<WaitRecord>, first: Bool = false) -> WaitInterruption? {
+    switch me.beginWait(r) {
+    case .registered:
+      enqueue(me, first: first)
+      return nil
+    case .interrupted(let i):
+      return i
+    case .scheduled:
+      preconditionFailure("BUG IN Weft: a queue wait was taken for a bare wait()")
+    }
   }
 
-  /// Like `parkUnlocking`, but gives up at `deadline` (monotonic ns). Returns true when woken
-  /// by a notifier, false on timeout (then `me` is no longer registered). `whenTimedOut` runs
-  /// under the lock right after the timeout removed `me` (e.g. to clear a "has waiters" bit).
-  func parkUnlocking(_ me: AnyFiber, first: Bool = false, reason: StaticString, deadline: UInt64,
-                     whenTimedOut: (@Sendable () -> Void)? = nil) -> Bool {
-    let ticket = TimedWaitTicket()
-    enqueue(me, first: first)
-    mutex.unlock()
-    me.setWaitingOn(reason)
-    me.park(deadline: deadline) { [self] in
-      self.mutex.lock()
-      // Q3: only the wait this hook was made for, and only if no notifier took `me` (Q2).
-      let removed = ticket.active && self.waiters.remove(me)
-      if removed {
-        ticket.timedOut = true
-        whenTimedOut?()
+  /// Lock held on entry, released on return. Registers `me` (the current context), releases
+  /// the lock and parks until a notifier removes it (returns nil) or an interrupter, canceller
+  /// or the `deadline` (monotonic ns) does (returns why; `me` is no longer linked, Q3).
+  /// `interruptible: false` (ReentrantLock.lock): interrupting it is misuse.
+  func parkUnlocking(_ me: AnyFiber, first: Bool = false, reason: StaticString, interruptible: Bool = true,
+                     deadline: UInt64? = nil) -> WaitInterruption? {
+    var record = WaitRecord(site: self, what: reason, interruptible: interruptible)
+    return withUnsafeMutablePointer(to: &record) { r -> WaitInterruption? in
+      if let d = deadline, d <= monotonicNanoseconds() {
+        // Already due: give up without joining (the owner's state may expect a waiter).
+        afterUnlink?(self)
+        mutex.unlock()
+        return .timedOut
       }
-      self.mutex.unlock()
-      if removed { me.wake() }
+      if let i = join(me, r, first: first) {
+        afterUnlink?(self)
+        mutex.unlock()
+        return i
+      }
+      mutex.unlock()
+      me.parkWaiting(r, deadline: deadline)
+      return me.endWait(r)
     }
-    me.setWaitingOn("")
-    mutex.lock()
-    ticket.active = false  // Q3
-    let timedOut = ticket.timedOut
+  }
+
+  /// Q3: an interrupter's removal of `fiber` (WaitSite). Never blocks (WaitRecord R3).
+  @usableFromInline func tryUnlink(_ fiber: AnyFiber, _ r: UnsafeMutablePointer<WaitRecord>, _ reason: WaitInterruption) -> UnlinkOutcome {
+    guard mutex.tryLock() else { return .busy }
+    let removed = waiters.remove(fiber)
+    if removed {
+      r.pointee.interruption = reason  // R4: before the interrupter's wake
+      afterUnlink?(self)
+    }
     mutex.unlock()
-    return !timedOut
+    return removed ? .unlinked : .notWaiting
   }
 
   /// Wakes every fiber of `list` (taken under the lock, woken after it: Q2). Pops before
@@ -123,13 +140,6 @@ final class WaitQueue: @unchecked Sendable {
   static func wakeAll(_ list: inout WaiterList) {
     while let f = list.popFirst() { f.wake() }
   }
-}
-
-/// One timed wait's record, read and written only under its queue's lock (Q3).
-final class TimedWaitTicket: @unchecked Sendable {
-  // SAFETY: both fields are guarded by the owning WaitQueue's mutex.
-  var active = true
-  var timedOut = false
 }
 
 extension AnyFiber {

@@ -34,10 +34,12 @@ public final class Fiber<Result>: AnyFiber, @unchecked Sendable {
   }
 
   /// Julia's `fetch(t)`: waits for the fiber to finish and returns its result.
-  /// - Throws: `TaskFailedError` wrapping this fiber if its body threw.
+  /// - Parameter timeout: give up after this long (nil: wait for ever); the fiber goes on.
+  /// - Throws: `TaskFailedError` wrapping this fiber if its body threw; what `wait(timeout:)`
+  ///   throws when the wait is interrupted, cancelled or times out.
   @inlinable
-  public func fetch() throws -> Result {
-    try wait()
+  public func fetch(timeout: Duration? = nil) throws -> Result {
+    try wait(timeout: timeout)
     // SAFETY: done and not failed, so the body stored a `Result` in the slot before `done`
     // was published (C1); the slot was laid out for `Result` by this class's init.
     return resultSlot.assumingMemoryBound(to: Result.self).pointee
@@ -48,4 +50,22 @@ extension Fiber where Result == Never {
   /// The fiber running on the calling thread (Julia's `current_task()`). On a thread that is
   /// not a Weft worker this is the thread's own fiber object, which can wait and be woken.
   public static var current: AnyFiber { AnyFiber.currentContext }
+
+  /// Whether the calling fiber (or thread) has been cancelled (`cancel()`).
+  public static var isCancelled: Bool { AnyFiber.currentContext.isCancelled }
+
+  /// Throws `CancellationError` if the calling fiber has been cancelled (Swift's
+  /// `Task.checkCancellation()`), for long computations that do not wait.
+  public static func checkCancellation() throws {
+    if isCancelled { throw CancellationError() }
+  }
+}
+
+extension AnyFiber {
+  /// Cancels the fiber (Swift's `Task.cancel()`; Julia has none): if it is blocked in an
+  /// interruptible wait, that wait throws `CancellationError` now; otherwise its next one
+  /// does, and so does every later one (cancellation is sticky). `isCancelled` turns true.
+  /// Waits that cannot be interrupted (`ReentrantLock.lock()`) are not affected. A fiber that
+  /// has not started yet runs, and its first interruptible wait throws.
+  public func cancel() { interrupt(.cancelled) }
 }

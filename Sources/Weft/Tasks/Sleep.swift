@@ -2,11 +2,12 @@
 
 /// Julia's `sleep(seconds)`: blocks the calling fiber (never its worker) for at least
 /// `seconds`; the minimum is 1 ms, as in Julia. From a non-worker thread it blocks the thread.
-/// - Throws: `ArgumentError` for a negative or non-finite duration.
+/// - Throws: `ArgumentError` for a negative or non-finite duration; an interruption's error
+///   (`schedule(_:error:)`) or `CancellationError`, which end the sleep early.
 public func sleep(seconds: Double) throws {
   guard seconds.isFinite, seconds >= 0 else { throw ArgumentError("cannot sleep for \(seconds) seconds") }
   // Rounded up: 1.001 s is not exactly representable, and a sleep must never end early.
-  sleepNanoseconds(UInt64((max(seconds, 0.001) * 1e9).rounded(.up)))
+  try sleepNanoseconds(UInt64((max(seconds, 0.001) * 1e9).rounded(.up)))
 }
 
 /// `sleep(seconds:)` taking a `Duration`.
@@ -14,16 +15,24 @@ public func sleep(for duration: Duration) throws {
   let (s, atto) = duration.components
   guard s >= 0, atto >= 0 else { throw ArgumentError("cannot sleep for \(duration)") }
   let ns = UInt64(s) * 1_000_000_000 + UInt64(atto / 1_000_000_000)
-  sleepNanoseconds(max(ns, 1_000_000))
+  try sleepNanoseconds(max(ns, 1_000_000))
 }
 
-func sleepNanoseconds(_ ns: UInt64) {
+func sleepNanoseconds(_ ns: UInt64) throws {
   let me = AnyFiber.currentContext
-  let deadline = monotonicNanoseconds() &+ ns
-  me.setWaitingOn("sleep")
-  // The timer is the only waker of a sleeping fiber.
-  me.park(deadline: deadline) { me.wake() }
-  me.setWaitingOn("")
+  let due = monotonicNanoseconds() &+ ns
+  // A claim-site wait (Interrupt.swift): the timer claims it at the deadline (`.timedOut`,
+  // the normal end); an interrupter or canceller may claim it first.
+  var record = WaitRecord(site: ClaimSite.sleep, what: "sleep")
+  let interruption = withUnsafeMutablePointer(to: &record) { r -> WaitInterruption? in
+    if case .interrupted(let i) = me.beginWait(r) { return i }
+    me.parkWaiting(r, deadline: due)
+    return me.endWait(r)
+  }
+  switch interruption {
+  case nil, .timedOut?: return
+  case let i?: throw i.error("sleep", timeout: nil)
+  }
 }
 
 /// The outcome of `timedWait` (Julia's `:ok` / `:timed_out`).
@@ -47,6 +56,6 @@ public func timedWait(timeout: Double, pollInterval: Double = 0.1, _ test: () th
     if try test() { return .ok }
     let now = monotonicNanoseconds()
     if now >= limit { return .timedOut }
-    sleepNanoseconds(min(UInt64(pollInterval * 1e9), limit - now))
+    try sleepNanoseconds(min(UInt64(pollInterval * 1e9), limit - now))
   }
 }

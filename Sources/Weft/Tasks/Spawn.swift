@@ -29,33 +29,54 @@ extension Scheduler {
   }
 
   /// Starts a created fiber on this scheduler (see the free function `schedule`).
-  public func schedule(_ fiber: AnyFiber) { submit(fiber) }
+  /// - Returns: `fiber`.
+  @discardableResult
+  public func schedule(_ fiber: AnyFiber) -> AnyFiber { submit(fiber); return fiber }
 }
 
 /// Julia's `schedule(t)`: starts a created fiber, or wakes a fiber blocked in `wait()`.
 ///
 /// A created fiber starts on the calling fiber's scheduler (or the shared one); a sticky one
 /// is pinned to the calling worker (from a non-worker thread: to the pool's workers in
-/// round-robin order). Waking is for a fiber whose wait the caller owns (Julia's "the
-/// caller must own the task"); waking a fiber that is already runnable or done is misuse.
-public func schedule(_ fiber: AnyFiber) {
+/// round-robin order). A started fiber blocked in a bare `wait()` (or `yield(to:)`) is woken;
+/// one that is running or runnable keeps the schedule for its next `wait()`, which then
+/// returns at once. Scheduling a fiber that is blocked in anything else (an `Event`, a
+/// `Channel`, …), that was scheduled already and has not waited since, or that is done, is
+/// misuse (Julia: "schedule: Task not runnable"); to abandon such a wait use
+/// `schedule(_:error:)` or `cancel()`.
+/// - Returns: `fiber`.
+@discardableResult
+public func schedule(_ fiber: AnyFiber) -> AnyFiber { schedule(fiber, value: nil) }
+
+/// Julia's `schedule(t, val)`: like `schedule(_:)`, and the fiber's `wait()` (or
+/// `yield(to:value:)`) returns `value`. A created fiber ignores the value (its body takes none).
+/// - Returns: `fiber`.
+@discardableResult
+public func schedule(_ fiber: AnyFiber, value: (any Sendable)?) -> AnyFiber {
   if fiber.state.loadAcquire() == FiberState.created {
     Scheduler.current.submit(fiber)
   } else {
-    fiber.wake()
+    fiber.scheduleWake(value: value)
   }
+  return fiber
 }
 
-/// Julia's `schedule(t, val)`: like `schedule(_:)`, and the fiber's `wait()` (or
-/// `yield(to:value:)`) returns `value`.
-public func schedule(_ fiber: AnyFiber, value: (any Sendable)?) {
-  fiber.wakeValue = value
-  schedule(fiber)
-}
-
-/// Julia's `schedule(t, err; error=true)`: the fiber's `wait()` throws `error`. A created
-/// fiber fails with `error` without running its body.
-public func schedule(_ fiber: AnyFiber, error: any Error) {
-  fiber.wakeError = error
-  schedule(fiber)
+/// Julia's `schedule(t, err; error=true)`: interrupts the fiber. If it is blocked in an
+/// interruptible wait (every wait but `ReentrantLock.lock()`), it is taken out of that wait
+/// at once and the wait throws `error`; if it is running, its next interruptible wait throws
+/// it. A created fiber fails with `error` without running its body.
+/// - Precondition: the fiber is not done, and not blocked in `ReentrantLock.lock()`.
+/// - Returns: `fiber`.
+@discardableResult
+public func schedule(_ fiber: AnyFiber, error: any Error) -> AnyFiber {
+  let s = fiber.state.loadAcquire()
+  if s == FiberState.created {
+    fiber.wakeError = error
+    Scheduler.current.submit(fiber)
+  } else {
+    precondition(s != FiberState.done,
+      "Weft misuse: schedule(_:error:) of fiber \(fiber.id), which is done; a finished fiber cannot be interrupted")
+    fiber.interrupt(.error(error))
+  }
+  return fiber
 }

@@ -7,33 +7,74 @@
 /// from functions it calls, joins the innermost open `sync`. Spawns made by other fibers do
 /// not. If `body` throws, the spawned fibers are still awaited; then its error is thrown
 /// (inside the `CompositeError`, first, when spawned fibers failed too).
+///
+/// Interruption and cancellation: the join always waits for every child, so no child
+/// outlives the scope. If the calling fiber is interrupted (`schedule(_:error:)`) or cancelled
+/// while it joins, the join goes on and the interruption's error (or `CancellationError`) is
+/// thrown at the end, first in the `CompositeError`. Cancelling the scope's fiber does not
+/// cancel its children, unless `cancelOnError` is true.
+/// - Parameter cancelOnError: true: the first child that fails, an error thrown by `body`,
+///   and an interruption or cancellation of the calling fiber cancel every child of the
+///   scope (`cancel()`: their interruptible waits throw `CancellationError`).
 @discardableResult
-public func sync<R>(_ body: () throws -> R) throws -> R {
+public func sync<R>(cancelOnError: Bool = false, _ body: () throws -> R) throws -> R {
   let me = AnyFiber.currentContext
-  let scope = SyncScope()
+  let scope = SyncScope(cancelOnError: cancelOnError)
   me.syncScopes.append(scope)
   let outcome: Result<R, any Error>
   do { outcome = .success(try body()) } catch { outcome = .failure(error) }
   me.syncScopes.removeLast()
+  var first: [any Error] = []  // body's error, then an interruption of the join
+  if case .failure(let e) = outcome { first.append(e); scope.cancelAll() }
+  var interrupted = false
   var errors: [any Error] = []
   for f in scope.fibers {
-    f.waitUntilDone()
+    if !interrupted, let i = f.waitUntilDone() {
+      // Interrupted while joining: remember it, then keep joining without interruptions.
+      interrupted = true
+      first.append(i.error("sync", timeout: nil))
+      scope.cancelAll()
+    }
+    _ = f.waitUntilDone(interruptible: false)
     if f.isFailed { errors.append(TaskFailedError(fiber: f)) }
   }
-  switch outcome {
-  case .success(let r):
-    if !errors.isEmpty { throw CompositeError(errors) }
-    return r
-  case .failure(let e):
-    if errors.isEmpty { throw e }
-    throw CompositeError([e] + errors)
-  }
+  if case .success(let r) = outcome, first.isEmpty, errors.isEmpty { return r }
+  if first.count == 1, errors.isEmpty { throw first[0] }
+  throw CompositeError(first + errors)
 }
 
 /// The fibers spawned inside one `sync` call.
 @usableFromInline
-final class SyncScope {
+final class SyncScope: @unchecked Sendable {
+  // SAFETY: `fibers` is appended to by the fiber that opened the scope, and, with
+  // cancelOnError, read by its children's completion hooks: then both happen under `lock`,
+  // which also guards `cancelled`. The opener reads `fibers` unlocked only after its body.
   var fibers: [AnyFiber] = []
+  let cancelOnError: Bool
+  private let lock = OwnedFutexLock()
+  private var cancelled = false
+
+  init(cancelOnError: Bool) { self.cancelOnError = cancelOnError }
+
+  /// cancelOnError: cancels every child (once); children that join later are cancelled as
+  /// they join (`add`).
+  func cancelAll() {
+    guard cancelOnError else { return }
+    let snapshot = lock.lock.withLock { () -> [AnyFiber] in
+      if cancelled { return [] }
+      cancelled = true
+      return fibers
+    }
+    for f in snapshot { f.cancel() }
+  }
+
+  /// A child joins the scope; with cancelOnError, its failure cancels the others.
+  func add(_ f: AnyFiber) {
+    guard cancelOnError else { fibers.append(f); return }
+    let cancelNow = lock.lock.withLock { () -> Bool in fibers.append(f); return cancelled }
+    if cancelNow { f.cancel() }
+    f.onCompletion { [self] child in if child.isFailed { cancelAll() } }
+  }
 
   /// Adds `f` to the calling fiber's innermost open scope, if any.
   @usableFromInline
@@ -43,11 +84,11 @@ final class SyncScope {
       return
     }
     unowned(unsafe) let me = Unmanaged<AnyFiber>.fromOpaque(p).takeUnretainedValue()
-    if let scope = me.innermostSyncScope { scope.fibers.append(f) }
+    if let scope = me.innermostSyncScope { scope.add(f) }
   }
 
   @inline(never)
   private static func registerOnThread(_ f: AnyFiber) {
-    if let scope = AnyFiber.currentContext.innermostSyncScope { scope.fibers.append(f) }
+    if let scope = AnyFiber.currentContext.innermostSyncScope { scope.add(f) }
   }
 }

@@ -27,8 +27,8 @@ struct ChannelMisuseTests {
     #expect(text.contains("Weft misuse: fetch() on an unbuffered channel"))
   }
 
-  /// Waking a fiber that is blocked in a channel operation (it does not own that wait) is
-  /// reported instead of corrupting the channel.
+  /// Scheduling a fiber that is blocked in a channel operation (it does not own that wait) is
+  /// reported instead of corrupting the channel (Julia: "schedule: Task not runnable").
   @Test func strayWakeOfABlockedTakerStopsTheProgram() async {
     let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
       let c = Channel<Int>(capacity: 0)
@@ -38,6 +38,7 @@ struct ChannelMisuseTests {
       try? taker.wait()
     }
     let text = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
-    #expect(text.contains("was woken while blocked in Channel.take"))
+    #expect(text.contains("Weft misuse: schedule(_:value:) of fiber"))
+    #expect(text.contains("which is blocked in Channel.take"))
   }
 }

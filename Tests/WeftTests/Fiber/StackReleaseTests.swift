@@ -9,7 +9,7 @@ import Testing
       // 1,000 fibers alive at once: 100 guarded stacks, the rest from slabs.
       let gate = Event()
       try s.spawn {
-        let fibers = (0..<1000).map { _ in spawn { gate.wait() } }
+        let fibers = (0..<1000).map { _ in spawn { try gate.wait() } }
         while s.stackStatistics.guarded + 64 * s.stackStatistics.slabs < 1000 { yield() }
         gate.notify()
         for f in fibers { try f.wait() }

@@ -30,7 +30,7 @@ import Glibc
       #expect(b.isBlocked)
       #expect(b.waitingOn == "wait()")
       let w = try #require(snap.blockedFibers.first { $0.id == waiter.id })
-      #expect(w.waitingOn == "fiber completion")
+      #expect(w.waitingOn == "Fiber.wait")
       #expect(w.waitingForFiber == blocked.id)
       #expect(b.waitingForFiber == nil)
       #expect(snap.workers.count == 2)
@@ -38,7 +38,7 @@ import Glibc
 
       let dump = s.stateDump()
       #expect(dump.contains("fiber \(blocked.id) blocked on wait()"))
-      #expect(dump.contains("fiber \(waiter.id) blocked on fiber completion of fiber \(blocked.id)"))
+      #expect(dump.contains("fiber \(waiter.id) blocked on Fiber.wait of fiber \(blocked.id)"))
       #expect(dump.contains("blocked: "))
 
       schedule(blocked)
@@ -59,7 +59,7 @@ import Glibc
       let thread = Thread { try? blocked.wait(); returned.set() }  // a non-worker thread
       thread.start()
       waitUntil { s.snapshot().blockedThreads.contains { $0.waitingForFiber == blocked.id } }
-      #expect(s.stateDump().contains("not a worker) blocked on fiber completion of fiber \(blocked.id)"))
+      #expect(s.stateDump().contains("not a worker) blocked on Fiber.wait of fiber \(blocked.id)"))
       #expect(!returned.isSet)
       waitUntil { blocked.stateDescription == "parked" }  // its wait() must have begun
       schedule(blocked)

@@ -9,17 +9,17 @@ import Testing
       let e = Event()
       let rec = LineRecorder()
       #expect(!e.isSet)
-      let waiters = (0..<3).map { i in spawn { e.wait(); rec.record("w\(i)") } }
+      let waiters = (0..<3).map { i in spawn { try e.wait(); rec.record("w\(i)") } }
       while e.waiterCount < 3 { yield() }
       #expect(rec.all.isEmpty)
       e.notify()
       for w in waiters { try w.wait() }
       #expect(e.isSet)
-      e.wait()  // set: returns at once
+      try e.wait()  // set: returns at once
       e.notify()  // already set: nothing changes
       e.reset()
       #expect(!e.isSet)
-      let late = spawn { e.wait(); rec.record("late") }
+      let late = spawn { try e.wait(); rec.record("late") }
       while e.waiterCount < 1 { yield() }
       #expect(!late.isDone)
       e.notify()
@@ -35,10 +35,10 @@ import Testing
       let e = Event(autoreset: true)
       e.notify()
       #expect(e.isSet)
-      e.wait()  // consumes the stored notification
+      try e.wait()  // consumes the stored notification
       #expect(!e.isSet)
       let released = AtomicCounter()
-      let waiters = (0..<3).map { _ in spawn { e.wait(); released.increment() } }
+      let waiters = (0..<3).map { _ in spawn { try e.wait(); released.increment() } }
       while e.waiterCount < 3 { yield() }
       var seen: [Int] = []
       for k in 1...3 {
@@ -60,7 +60,7 @@ import Testing
       for _ in 0..<2_000 {
         let e = Event()
         let box = UnsafeBox<[Int]>([])
-        let reader = spawn { () -> Int in e.wait(); return box.value.reduce(0, +) }
+        let reader = spawn { () -> Int in try e.wait(); return box.value.reduce(0, +) }
         let writer = spawn { box.value = [1, 2, 3]; e.notify() }
         total += try reader.fetch()
         try writer.wait()
@@ -77,8 +77,8 @@ import Testing
     let count = try onScheduler(threads: 2) { () -> Int in
       let a = Event(autoreset: true), b = Event(autoreset: true)
       let n = UnsafeBox(0)
-      let ping = spawn { for _ in 0..<rounds { a.notify(); b.wait() } }
-      let pong = spawn { for _ in 0..<rounds { a.wait(); n.value += 1; b.notify() } }
+      let ping = spawn { for _ in 0..<rounds { a.notify(); try b.wait() } }
+      let pong = spawn { for _ in 0..<rounds { try a.wait(); n.value += 1; b.notify() } }
       try ping.wait()
       try pong.wait()
       return n.value
@@ -94,7 +94,7 @@ import Testing
       let woke = AtomicCounter()
       for _ in 0..<rounds {
         let e = Event(autoreset: autoreset)
-        let w = spawn { e.wait(); woke.increment() }
+        let w = spawn { try e.wait(); woke.increment() }
         let n = spawn { e.notify() }
         try w.wait()
         try n.wait()
@@ -109,13 +109,13 @@ import Testing
     try withWatchdog {
       let e = Event()
       let woke = AtomicCounter()
-      let threads = (0..<3).map { _ in JoinableThread { e.wait(); woke.increment() } }
-      let fibers = (0..<3).map { _ in spawn { e.wait(); woke.increment() } }
+      let threads = (0..<3).map { _ in JoinableThread { try! e.wait(); woke.increment() } }
+      let fibers = (0..<3).map { _ in spawn { try e.wait(); woke.increment() } }
       while e.waiterCount < 6 { yield() }
       try spawn { e.notify() }.wait()
       for t in threads { t.join() }
       for f in fibers { try f.wait() }
-      e.wait()  // the test's own thread: already set
+      try e.wait()  // the test's own thread: already set
       #expect(woke.count == 6)
     }
   }
@@ -125,8 +125,8 @@ import Testing
     try withWatchdog {
       let a = Event(autoreset: true), b = Event(autoreset: true)
       let rounds = 2_000
-      let pong = spawn { for _ in 0..<rounds { a.wait(); b.notify() } }
-      for _ in 0..<rounds { a.notify(); b.wait() }
+      let pong = spawn { for _ in 0..<rounds { try a.wait(); b.notify() } }
+      for _ in 0..<rounds { a.notify(); try b.wait() }
       try pong.wait()
     }
   }
@@ -135,21 +135,24 @@ import Testing
     try withWatchdog { () throws -> Void in
       // From a plain thread.
       let e = Event()
-      #expect(try e.wait(timeout: 0.005) == .timedOut)
+      #expect(throws: TimeoutError.self) { try e.wait(timeout: .milliseconds(5)) }
       #expect(e.waiterCount == 0)
       e.notify()
-      #expect(try e.wait(timeout: 0.005) == .ok)
-      #expect(throws: ArgumentError.self) { try e.wait(timeout: -1) }
-      #expect(throws: ArgumentError.self) { try e.wait(timeout: .infinity) }
-      #expect(try e.wait(timeout: 1e300) == .ok)  // already set
+      try e.wait(timeout: .milliseconds(5))
+      #expect(throws: ArgumentError.self) { try e.wait(timeout: .seconds(-1)) }
+      try e.wait(timeout: .seconds(Int64.max))  // already set
       // From fibers: one times out, one is notified in time.
       let f = Event(autoreset: true)
-      let timedOut = spawn { try f.wait(timeout: 0.005) }
-      #expect(try timedOut.fetch() == .timedOut)
-      let waiting = spawn { try f.wait(timeout: 1e300) }  // effectively forever
+      let timedOut = spawn { () -> Bool in
+        do { try f.wait(timeout: .milliseconds(5)); return false } catch let t as TimeoutError {
+          return t.operation == "Event.wait" && t.timeout == .milliseconds(5)
+        }
+      }
+      #expect(try timedOut.fetch())
+      let waiting = spawn { try f.wait(timeout: .seconds(1 << 40)) }  // effectively forever
       while f.waiterCount < 1 { yield() }
       f.notify()
-      #expect(try waiting.fetch() == .ok)
+      try waiting.fetch()
       #expect(!f.isSet)  // handed to the waiter, not stored
     }
   }

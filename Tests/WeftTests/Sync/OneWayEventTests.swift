@@ -16,7 +16,7 @@ import Testing
     let ev = OneWayEvent()
     try sync {
       spawn(sticky: true) {
-        ev.wait()
+        try ev.wait()
         rec.record("done")
       }
       rec.record("notifying...")
@@ -31,14 +31,14 @@ import Testing
     #expect(lines == ["notifying...", "done"])
   }
 
-  @Test func waitAfterNotifyReturnsAtOnce() {
+  @Test func waitAfterNotifyReturnsAtOnce() throws {
     let ev = OneWayEvent()
     #expect(!ev.isNotified)
     ev.notify()
     ev.notify()  // a second notify does nothing
     #expect(ev.isNotified)
-    ev.wait()
-    ev.wait()
+    try ev.wait()
+    try ev.wait()
   }
 
   /// notify racing wait across workers: thousands of rounds, none lost.
@@ -49,7 +49,7 @@ import Testing
       var pending: [Fiber<Void>] = []
       for i in 0..<rounds {
         let ev = OneWayEvent()
-        let w = spawn { ev.wait(); woke.increment() }
+        let w = spawn { try ev.wait(); woke.increment() }
         let n = spawn { if i % 3 == 0 { yield() }; ev.notify() }
         pending.append(w)
         pending.append(n)
@@ -69,9 +69,9 @@ import Testing
     try withWatchdog {
       for _ in 0..<500 {
         let a = OneWayEvent(), b = OneWayEvent()
-        let t = JoinableThread { a.wait(); b.notify() }
+        let t = JoinableThread { try! a.wait(); b.notify() }
         let f = spawn { a.notify() }
-        b.wait()
+        try b.wait()
         t.join()
         try f.wait()
       }
@@ -81,10 +81,10 @@ import Testing
   @Test func secondWaiterIsMisuse() async {
     let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
       let ev = OneWayEvent()
-      let first = spawn { ev.wait() }
+      let first = spawn { try ev.wait() }
       while !first.isStarted { yield() }
       while ev.isNotified == false && first.stateDescription != "parked" { yield() }
-      ev.wait()
+      try! ev.wait()
     }
     #expect(standardError(result).contains("Weft misuse: OneWayEvent.wait() while another fiber waits on it"))
   }

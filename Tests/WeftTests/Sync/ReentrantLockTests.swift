@@ -114,8 +114,8 @@ import Testing
       let l = ReentrantLock()
       let holding = Event()
       let release = Event()
-      let holder = spawn { l.lock(); holding.notify(); release.wait(); l.unlock() }
-      holding.wait()
+      let holder = spawn { l.lock(); holding.notify(); try release.wait(); l.unlock() }
+      try holding.wait()
       // With one worker, the waiter must park (not spin forever) for `other` to run.
       let waiter = spawn { l.lock(); l.unlock() }
       let other = spawn { release.notify() }

@@ -12,7 +12,7 @@ import Testing
       @Sendable func foo() { meter.enter(); for _ in 0..<10 { yield() }; meter.leave() }
       try sync {
         for _ in 0..<100 {
-          spawn { s.acquire { foo() } }
+          spawn { try s.acquire { foo() } }
         }
       }
       #expect(s.inUse == 0)
@@ -23,11 +23,11 @@ import Testing
     #expect(total == 100)
   }
 
-  @Test func acquireAndReleaseCounts() {
-    withWatchdog {
+  @Test func acquireAndReleaseCounts() throws {
+    try withWatchdog {
       let s = Semaphore(3)
       #expect(s.size == 3)
-      s.acquire(); s.acquire()
+      try s.acquire(); try s.acquire()
       #expect(s.inUse == 2)
       s.release()
       #expect(s.inUse == 1)
@@ -41,7 +41,7 @@ import Testing
     let s = Semaphore(1)
     #expect(throws: Boom.self) { try s.acquire { throw Boom() } }
     #expect(s.inUse == 0)
-    #expect(s.acquire { 5 } == 5)
+    #expect(try s.acquire { 5 } == 5)
     #expect(s.inUse == 0)
   }
 
@@ -50,10 +50,10 @@ import Testing
     let order = try onScheduler(threads: 2) { () -> [Int] in
       let s = Semaphore(1)
       let rec = LineRecorder()
-      s.acquire()
+      try s.acquire()
       var fs: [Fiber<Void>] = []
       for i in 0..<4 {
-        fs.append(spawn { s.acquire(); rec.record("\(i)"); s.release() })
+        fs.append(spawn { try s.acquire(); rec.record("\(i)"); s.release() })
         while s.queue.withLockedCount() < i + 1 { yield() }
       }
       s.release()
@@ -72,7 +72,7 @@ import Testing
       let fs = (0..<100).map { i in
         spawn {
           for k in 0..<iterations {
-            s.acquire()
+            try s.acquire()
             meter.enter()
             if (i + k) % 5 == 0 { yield() }
             meter.leave()
@@ -94,9 +94,9 @@ import Testing
     let total = try onScheduler(threads: 3) { () -> Int in
       let s = Semaphore(1)
       let box = UnsafeBox(0)
-      let fs = (0..<16).map { _ in spawn { for _ in 0..<each { s.acquire { box.value += 1 } } } }
+      let fs = (0..<16).map { _ in spawn { for _ in 0..<each { try s.acquire { box.value += 1 } } } }
       for f in fs { try f.wait() }
-      return s.acquire { box.value }
+      return try s.acquire { box.value }
     }
     #expect(total == 16 * each)
   }
@@ -107,7 +107,7 @@ import Testing
       let s = Semaphore(2)
       let meter = OccupancyMeter()
       let work: @Sendable () -> Void = {
-        for _ in 0..<500 { s.acquire { meter.enter(); meter.leave() } }
+        for _ in 0..<500 { try! s.acquire { meter.enter(); meter.leave() } }
       }
       let threads = (0..<3).map { _ in JoinableThread(work) }
       let fibers = (0..<3).map { _ in spawn(work) }
@@ -122,7 +122,7 @@ import Testing
   @Test func releaseWithoutAcquireIsMisuse() async {
     let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
       let s = Semaphore(2)
-      s.acquire()
+      try! s.acquire()
       s.release()
       s.release()
     }

@@ -9,12 +9,12 @@ import Testing
       let q = WaitQueue()
       let woke = AtomicCounter()
       let fibers = (0..<4).map { _ in
-        spawn { let me = AnyFiber.currentContext; q.lock(); q.parkUnlocking(me, reason: "test"); woke.increment() }
+        spawn { let me = AnyFiber.currentContext; q.lock(); #expect(q.parkUnlocking(me, reason: "test") == nil); woke.increment() }
       }
       let thread = JoinableThread {
         let me = AnyFiber.currentContext
         q.lock()
-        q.parkUnlocking(me, reason: "test")
+        #expect(q.parkUnlocking(me, reason: "test") == nil)
         woke.increment()
       }
       while q.withLockedCount() < 5 { yield() }
@@ -29,45 +29,43 @@ import Testing
     }
   }
 
-  /// A timed wait that nobody notifies times out and leaves the queue; the hook runs under the
-  /// lock; a notified one reports true.
+  /// A timed wait that nobody notifies times out and leaves the queue, running the owner's
+  /// hook under the lock; a notified one reports nil.
   @Test func timedWaitTimesOutOrIsNotified() throws {
     try withWatchdog { () throws -> Void in
-      let q = WaitQueue()
       let hookRan = AtomicCounter()
+      let q = WaitQueue(afterUnlink: { _ in hookRan.increment() })
       let timeout = spawn { () -> Bool in
         let me = AnyFiber.currentContext
         q.lock()
-        return q.parkUnlocking(me, reason: "test", deadline: monotonicNanoseconds() + 2_000_000) {
-          hookRan.increment()
-        }
+        return q.parkUnlocking(me, reason: "test", deadline: monotonicNanoseconds() + 2_000_000).isTimedOut
       }
-      #expect(try timeout.fetch() == false)
+      #expect(try timeout.fetch())
       #expect(hookRan.count == 1)
       #expect(q.withLockedCount() == 0)
 
       let notified = spawn { () -> Bool in
         let me = AnyFiber.currentContext
         q.lock()
-        return q.parkUnlocking(me, reason: "test", deadline: monotonicNanoseconds() + 60_000_000_000)
+        return q.parkUnlocking(me, reason: "test", deadline: monotonicNanoseconds() + 60_000_000_000) == nil
       }
       while q.withLockedCount() < 1 { yield() }
       q.lock()
       let f = q.dequeue()
       q.unlock()
       f?.wake()
-      #expect(try notified.fetch() == true)
+      #expect(try notified.fetch())
 
-      // The same from a plain thread (its thread fiber runs the hook itself).
+      // The same from a plain thread (its thread fiber runs the timeout itself).
       let me = AnyFiber.currentContext
       q.lock()
-      #expect(q.parkUnlocking(me, reason: "test", deadline: monotonicNanoseconds() + 1_000_000) == false)
+      #expect(q.parkUnlocking(me, reason: "test", deadline: monotonicNanoseconds() + 1_000_000).isTimedOut)
       #expect(q.withLockedCount() == 0)
     }
   }
 
   /// Timed waits whose notify races the deadline: each wait is either notified or timed out,
-  /// exactly once; a stale timeout never disturbs the fiber's next wait (Q3).
+  /// exactly once; a stale timeout never disturbs the fiber's next wait (WaitRecord R6).
   @Test func timeoutsRacingNotifies() throws {
     let (notified, timedOut) = try onScheduler(threads: 3) { () -> (Int, Int) in
       let q = WaitQueue()
@@ -77,7 +75,7 @@ import Testing
         let me = AnyFiber.currentContext
         for i in 0..<rounds {
           q.lock()
-          let ok = q.parkUnlocking(me, reason: "test", deadline: monotonicNanoseconds() + UInt64(i % 4) * 20_000)
+          let ok = q.parkUnlocking(me, reason: "test", deadline: monotonicNanoseconds() + UInt64(i % 4) * 20_000) == nil
           if ok { notified.increment() } else { timedOut.increment() }
         }
       }
@@ -93,8 +91,13 @@ import Testing
       try waiter.wait()
       try notifier.wait()
       #expect(notified.count + timedOut.count == rounds)
+      #expect(q.withLockedCount() == 0)
       return (notified.count, timedOut.count)
     }
     #expect(notified + timedOut == syncScaled(2_000))
   }
+}
+
+extension Optional where Wrapped == WaitInterruption {
+  var isTimedOut: Bool { if case .timedOut? = self { return true } else { return false } }
 }
