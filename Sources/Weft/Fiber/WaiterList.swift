@@ -10,7 +10,13 @@
 /// - L1: `count` is the number of members; `headRaw == 0` exactly when it is 0.
 /// - L2: ownership of the members moves with the list value (`takeAll` empties the source);
 ///   a list must be emptied before it is dropped, or its members stay retained.
+/// - L3: a member's link is never 0: the last member's is `end` (1, never an address), so
+///   `waitNextRaw != 0` exactly while a fiber is in some list, and appending a fiber that is
+///   already in one ("already in a wait list") is caught.
 struct WaiterList {
+  /// The link of the last member (L3).
+  static let end: UInt = 1
+
   private var headRaw: UInt = 0
   private var tailRaw: UInt = 0
   private(set) var count = 0
@@ -22,17 +28,21 @@ struct WaiterList {
     Unmanaged<AnyFiber>.fromOpaque(UnsafeRawPointer(bitPattern: raw).unsafelyUnwrapped).takeUnretainedValue()
   }
 
+  @inline(__always) private static func link(_ next: UInt) -> UInt { next == end ? 0 : next }
+
   mutating func append(_ f: AnyFiber) {
+    precondition(f.waitNextRaw == 0, "BUG IN Weft: fiber \(f.id) is already in a wait list (L3)")
     let raw = UInt(bitPattern: Unmanaged.passRetained(f).toOpaque())
-    f.waitNextRaw = 0
+    f.waitNextRaw = WaiterList.end
     if tailRaw != 0 { WaiterList.fiber(tailRaw).waitNextRaw = raw } else { headRaw = raw }
     tailRaw = raw
     count += 1
   }
 
   mutating func prepend(_ f: AnyFiber) {
+    precondition(f.waitNextRaw == 0, "BUG IN Weft: fiber \(f.id) is already in a wait list (L3)")
     let raw = UInt(bitPattern: Unmanaged.passRetained(f).toOpaque())
-    f.waitNextRaw = headRaw
+    f.waitNextRaw = headRaw == 0 ? WaiterList.end : headRaw
     headRaw = raw
     if tailRaw == 0 { tailRaw = raw }
     count += 1
@@ -42,7 +52,7 @@ struct WaiterList {
     guard headRaw != 0 else { return nil }
     let raw = headRaw
     let f = Unmanaged<AnyFiber>.fromOpaque(UnsafeRawPointer(bitPattern: raw).unsafelyUnwrapped).takeRetainedValue()
-    headRaw = f.waitNextRaw
+    headRaw = WaiterList.link(f.waitNextRaw)
     if headRaw == 0 { tailRaw = 0 }
     f.waitNextRaw = 0
     count -= 1
@@ -55,9 +65,9 @@ struct WaiterList {
     var prev: UInt = 0
     var cur = headRaw
     while cur != 0 {
-      let next = WaiterList.fiber(cur).waitNextRaw
+      let next = WaiterList.link(WaiterList.fiber(cur).waitNextRaw)
       if cur == target {
-        if prev != 0 { WaiterList.fiber(prev).waitNextRaw = next } else { headRaw = next }
+        if prev != 0 { WaiterList.fiber(prev).waitNextRaw = next == 0 ? WaiterList.end : next } else { headRaw = next }
         if tailRaw == cur { tailRaw = prev }
         f.waitNextRaw = 0
         count -= 1
@@ -82,7 +92,7 @@ struct WaiterList {
     var cur = headRaw
     while cur != 0 {
       let f = WaiterList.fiber(cur)
-      cur = f.waitNextRaw
+      cur = WaiterList.link(f.waitNextRaw)
       body(f)
     }
   }
