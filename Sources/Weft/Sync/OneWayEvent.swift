@@ -17,7 +17,7 @@
 //
 // | field (word) | written by                      | read by                         |
 // |--------------|---------------------------------|---------------------------------|
-// | state (0)    | waiter (CAS), notifier (CAS)    | both                            |
+// | word (0)     | waiter (CAS), notifier (CAS)    | both                            |
 // | waiter       | the waiter, before its CAS (O1) | the notifier, after its CAS     |
 
 /// A one-shot event for exactly one waiting fiber and one notifier, built on atomics and the
@@ -37,10 +37,10 @@
 /// - **Julia:** the manual's `OneWayEvent` with `notify(ev)` / `wait(ev)`; Weft's also allows a
 ///   wait after the notify (it returns at once) and reports a second concurrent waiter.
 public final class OneWayEvent: @unchecked Sendable {
-  // SAFETY (for @unchecked Sendable): `state` is atomic; `waiter` is handed from the waiter to
+  // SAFETY (for @unchecked Sendable): `word` is atomic; `waiter` is handed from the waiter to
   // the notifier through the state word's full CASes (O1).
   private let words = AtomicBlock(count: 1)
-  @inline(__always) private var state: AtomicWord { words[0] }
+  @inline(__always) private var word: AtomicWord { words[0] }
   @exclusivity(unchecked) private var waiter: AnyFiber?  // O1: handed over by the state CASes
 
   static let empty: UInt = 0
@@ -52,14 +52,37 @@ public final class OneWayEvent: @unchecked Sendable {
   deinit { words.deallocate() }
 
   /// Whether `notify()` has run (a snapshot).
-  public var isNotified: Bool { state.loadAcquire() == OneWayEvent.notifying }
+  public var isNotified: Bool { word.loadAcquire() == OneWayEvent.notifying }
+
+  /// The state of the event's word (the manual's `EMPTY`, `WAITING`, `NOTIFYING`).
+  public enum State: Sendable, Equatable {
+    /// Neither a `wait()` nor a `notify()` has reached the word yet.
+    case empty
+    /// A fiber waits (it has registered and parks, or is about to); no `notify()` yet.
+    case waiting
+    /// `notify()` has run; it stays so forever (O2).
+    case notifying
+  }
+
+  /// A snapshot of the state word (the manual's `ev.state`), for diagnostics and tests.
+  ///
+  /// - **Memory ordering:** an acquire load; `.notifying` makes the notifier's writes before
+  ///   `notify()` visible, as `isNotified` does.
+  /// - **Stability:** `.notifying` is final; `.empty` and `.waiting` may change at once.
+  /// - **Blocks:** never.
+  public var state: State {
+    let s = word.loadAcquire()
+    if s == OneWayEvent.empty { return .empty }
+    if s == OneWayEvent.waiting { return .waiting }
+    return .notifying
+  }
 
   /// Wakes the waiter if it waits; otherwise makes its coming `wait()` return at once.
   public func notify() {
-    var s = state.loadAcquire()
+    var s = word.loadAcquire()
     while s != OneWayEvent.notifying {
       // Full CAS: pairs with the waiter's CAS EMPTY → WAITING (O1, O2).
-      let seen = state.fetchCompareExchangeFull(s, OneWayEvent.notifying)
+      let seen = word.fetchCompareExchangeFull(s, OneWayEvent.notifying)
       if seen == s {
         if s == OneWayEvent.waiting {
           // We own the waiter's wake now (O2); it parks or is about to (O3).
@@ -76,12 +99,12 @@ public final class OneWayEvent: @unchecked Sendable {
   /// Blocks the calling fiber until `notify()` (returns at once if it already ran).
   /// - Precondition: no other fiber is waiting on this event.
   public func wait() {
-    let s = state.loadAcquire()
+    let s = word.loadAcquire()
     if s == OneWayEvent.notifying { return }
     if s == OneWayEvent.waiting { secondWaiter() }
     let me = AnyFiber.currentContext
     waiter = me  // O1: published by the CAS below
-    let seen = state.fetchCompareExchangeFull(OneWayEvent.empty, OneWayEvent.waiting)
+    let seen = word.fetchCompareExchangeFull(OneWayEvent.empty, OneWayEvent.waiting)
     if seen == OneWayEvent.empty {
       // The notifier must now wake us; park immediately (nothing in between may yield).
       me.setWaitingOn("OneWayEvent")
