@@ -81,9 +81,9 @@ public func asyncMap<C: Collection, R: Sendable>(
 ///
 /// Contract (as the collection form, plus):
 /// - **Iteration**: `s` is iterated once, on the calling fiber, an element at a time as the
-///   fibers need them (up to 1024 queued ahead); a blocking sequence blocks the caller, never
-///   a worker. The mapping stops when the sequence ends, or when `f` fails (checked before each
-///   element is taken).
+///   fibers need them (up to 1024 queued ahead); waiting on a channel parks the calling fiber,
+///   never its worker. The mapping stops when the sequence ends, or when `f` fails (checked
+///   before each element is taken).
 /// - **Channels**: a channel ends when it is closed and drained, as `for x in ch`. If it was
 ///   closed with an error (`close(error:)`, a failed bound fiber), that error is thrown once
 ///   every element has been mapped and every fiber has finished (the results are lost), as
