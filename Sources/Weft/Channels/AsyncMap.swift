@@ -6,6 +6,8 @@
 //   batch f             batchSize: n         batchSize: n, f takes [(x, y)]
 //   ntasks              Int (0 = up to 100), or a closure re-read before each element
 //   results             returned ([R]), or written `into:` a mutable collection
+//   any Sequence        one sequence, element-wise or batch (a Channel included): iterated once,
+//                       as the fibers need elements, until it ends
 
 /// Julia's `asyncmap(f, c; ntasks, batch_size)`: applies `f` to every element of `c` using up
 /// to `ntasks` concurrent fibers, and returns the results in input order.
@@ -68,6 +70,71 @@ public func asyncMap<C: Collection, R: Sendable>(
 ) throws -> [R] where C.Element: Sendable {
   _ = try asyncMapLimit(0, batchSize: batchSize)
   return try asyncMapBatches(c, count: c.count, batchSize: batchSize, limit: ntasks, f)
+}
+
+// MARK: One sequence (a Channel included)
+
+/// Julia's `asyncmap(f, itr)` over any iterable, a `Channel` included: applies `f` to every
+/// element of `s` using up to `ntasks` concurrent fibers, and returns the results in input
+/// order. A `Collection` takes the overload above; this one serves sequences whose length is
+/// not known up front (`stride`, `lazy.map`, a channel).
+///
+/// Contract (as the collection form, plus):
+/// - **Iteration**: `s` is iterated once, on the calling fiber, an element at a time as the
+///   fibers need them (up to 1024 queued ahead); waiting on a channel parks the calling fiber,
+///   never its worker. The mapping stops when the sequence ends, or when `f` fails (checked
+///   before each element is taken).
+/// - **Channels**: a channel ends when it is closed and drained, as `for x in ch`. If it was
+///   closed with an error (`close(error:)`, a failed bound fiber), that error is thrown once
+///   every element has been mapped and every fiber has finished (the results are lost), as
+///   `Channel.collect()` does; an error from `f` comes first. Julia's iteration rethrows the
+///   close error only if a `take!` was under way; Weft's answer does not depend on timing.
+/// - **Julia**: `asyncmap` over an iterator or a `Channel`.
+/// - Throws: the first error `f` threw; a channel's close error; `ArgumentError` for a
+///   negative `ntasks`.
+@inlinable
+public func asyncMap<S: Sequence, R: Sendable>(
+  _ s: S, ntasks: Int = 0, _ f: @escaping @Sendable (S.Element) throws -> R
+) throws -> [R] where S.Element: Sendable {
+  let n = try asyncMapLimit(ntasks, batchSize: nil)
+  let results = try asyncMapElements(s, slots: AsyncMapGrowingSlots<R>(), limit: { n }, f)
+  try throwInputEndError(s)
+  return results
+}
+
+/// `asyncMap` over a sequence with a task limit re-read before each element.
+@inlinable
+public func asyncMap<S: Sequence, R: Sendable>(
+  _ s: S, ntasks: () -> Int, _ f: @escaping @Sendable (S.Element) throws -> R
+) throws -> [R] where S.Element: Sendable {
+  let results = try asyncMapElements(s, slots: AsyncMapGrowingSlots<R>(), limit: ntasks, f)
+  try throwInputEndError(s)
+  return results
+}
+
+/// Batch mode over a sequence: `f` receives arrays of at most `batchSize` consecutive
+/// elements (the last one shorter when the sequence ends) and returns one result per element.
+/// - Throws: as `asyncMap(_:ntasks:_:)` over a sequence; `ArgumentError` for `batchSize` < 1
+///   or a batch result of the wrong length.
+@inlinable
+public func asyncMap<S: Sequence, R: Sendable>(
+  _ s: S, ntasks: Int = 0, batchSize: Int, _ f: @escaping @Sendable ([S.Element]) throws -> [R]
+) throws -> [R] where S.Element: Sendable {
+  let n = try asyncMapLimit(ntasks, batchSize: batchSize)
+  let results = try asyncMapBatches(s, slots: AsyncMapGrowingSlots<R>(), batchSize: batchSize, limit: { n }, f)
+  try throwInputEndError(s)
+  return results
+}
+
+/// Batch mode over a sequence with a task limit re-read before each batch.
+@inlinable
+public func asyncMap<S: Sequence, R: Sendable>(
+  _ s: S, ntasks: () -> Int, batchSize: Int, _ f: @escaping @Sendable ([S.Element]) throws -> [R]
+) throws -> [R] where S.Element: Sendable {
+  _ = try asyncMapLimit(0, batchSize: batchSize)
+  let results = try asyncMapBatches(s, slots: AsyncMapGrowingSlots<R>(), batchSize: batchSize, limit: ntasks, f)
+  try throwInputEndError(s)
+  return results
 }
 
 // MARK: Two collections, element-wise

@@ -28,6 +28,11 @@
 // - A2: the driver reads the slots only after every worker is done; each worker's writes are
 //       ordered before its completion is published (Completion C1), which the driver
 //       acquires in `wait()`. The same holds for `AsyncMapFailure.first`.
+// - A3: a sequence of unknown length gets `AsyncMapGrowingSlots`, segments of 1024, 2048,
+//       4096, … slots that never move. The driver allocates the segments a job's indices fall
+//       in (and writes the segment table) before it hands the job out; the hand-out (a fiber's
+//       start, or a channel put that happens-before its take) orders that write before the
+//       worker's `store`. Workers never write the table, only slots of allocated segments.
 
 /// One slot per input element; see A1, A2.
 @usableFromInline
@@ -51,6 +56,92 @@ final class AsyncMapSlots<R>: @unchecked Sendable {
 
   /// The results in input order; every slot is filled when no job failed.
   @inlinable func results() -> [R] { (0..<count).map { base[$0].unsafelyUnwrapped } }
+}
+
+/// Where the workers put results: `AsyncMapSlots` (length known up front) or
+/// `AsyncMapGrowingSlots` (any sequence).
+@usableFromInline
+protocol AsyncMapResultStore<Result>: AnyObject, Sendable {
+  associatedtype Result
+  /// Driver only, before handing out a job: makes slots `0..<end` writable.
+  func reserve(upTo end: Int)
+  /// A worker: stores the result for input index `i` (A1).
+  func store(_ r: Result, at i: Int)
+  /// The driver, after every worker is done (A2): the first `count` results in input order.
+  func results(count: Int) -> [Result]
+}
+
+extension AsyncMapSlots: AsyncMapResultStore {
+  @inlinable func reserve(upTo end: Int) {}
+  @inlinable func results(count: Int) -> [R] { results() }
+}
+
+/// Result slots for an input of unknown length: segments that double in size and never move
+/// (A3), found through a fixed table of 48 segments (room for 2^58 elements).
+@usableFromInline
+final class AsyncMapGrowingSlots<R>: AsyncMapResultStore, @unchecked Sendable {
+  // SAFETY: slots as A1, A2; the table and `segments` are written only by the driver, and a
+  // segment's table entry is written before any job with an index in it is handed out (A3).
+  @usableFromInline static var firstSegment: Int { 1024 }
+  @usableFromInline static var maxSegments: Int { 48 }
+  @usableFromInline let table: UnsafeMutablePointer<UnsafeMutablePointer<R?>?>
+  @usableFromInline var segments = 0  // driver only
+  @usableFromInline var capacity = 0  // driver only: slots in the allocated segments
+
+  @inlinable init() {
+    table = .allocate(capacity: Self.maxSegments)
+    table.initialize(repeating: nil, count: Self.maxSegments)
+  }
+
+  @inlinable deinit {
+    for k in 0..<segments {
+      table[k].unsafelyUnwrapped.deinitialize(count: Self.firstSegment << k)
+      table[k].unsafelyUnwrapped.deallocate()
+    }
+    table.deallocate()
+  }
+
+  @inlinable func reserve(upTo end: Int) {
+    while capacity < end {
+      precondition(segments < Self.maxSegments, "BUG IN Weft: asyncMap result table full at \(capacity) slots")
+      let size = Self.firstSegment << segments
+      let segment = UnsafeMutablePointer<R?>.allocate(capacity: size)
+      segment.initialize(repeating: nil, count: size)
+      table[segments] = segment  // A3: before the job holding these indices is handed out
+      segments += 1
+      capacity += size
+    }
+  }
+
+  /// Segment k holds indices firstSegment·(2^k − 1) ..< firstSegment·(2^(k+1) − 1).
+  @inlinable @inline(__always) func slot(_ i: Int) -> UnsafeMutablePointer<R?> {
+    let q = i / Self.firstSegment + 1
+    let k = Int.bitWidth - 1 - q.leadingZeroBitCount
+    return table[k].unsafelyUnwrapped + (i - Self.firstSegment * ((1 << k) - 1))
+  }
+
+  @inlinable @inline(__always) func store(_ r: R, at i: Int) { slot(i).pointee = r }
+
+  @inlinable func results(count: Int) -> [R] { (0..<count).map { slot($0).pointee.unsafelyUnwrapped } }
+}
+
+/// An input whose end can carry an error: a `Channel` closed with `close(error:)` (or by a
+/// failed bound fiber). asyncMap throws that error once the input has ended and every fiber
+/// has finished, as `Channel.collect()` does.
+@usableFromInline
+protocol AsyncMapErrorEndedInput {
+  var asyncMapEndError: (any Error)? { get }
+}
+
+extension Channel: AsyncMapErrorEndedInput {
+  @usableFromInline var asyncMapEndError: (any Error)? { closeErrorIfAny }
+}
+
+/// Throws the error `input` ended with, if it is a channel closed with an error (called after
+/// a successful mapping of a sequence of unknown length).
+@inlinable
+func throwInputEndError<S: Sequence>(_ input: S) throws {
+  if let e = (input as? any AsyncMapErrorEndedInput)?.asyncMapEndError { throw e }
 }
 
 /// Runs `work` over the jobs that `nextJob` yields, with at most `limit()` worker fibers
@@ -134,18 +225,26 @@ func asyncMapLimit(_ ntasks: Int, batchSize: Int?) throws -> Int {
 func asyncMapElements<S: Sequence, R>(_ elements: S, count: Int, limit: () -> Int,
                                       _ f: @escaping @Sendable (S.Element) throws -> R) throws -> [R]
 where S.Element: Sendable {
-  let slots = AsyncMapSlots<R>(count: count)
+  try asyncMapElements(elements, slots: AsyncMapSlots<R>(count: count), limit: limit, f)
+}
+
+/// Maps `f` over `elements`, one job per element, storing the results in `slots`.
+@inlinable
+func asyncMapElements<S: Sequence, Store: AsyncMapResultStore>(
+  _ elements: S, slots: Store, limit: () -> Int, _ f: @escaping @Sendable (S.Element) throws -> Store.Result
+) throws -> [Store.Result] where S.Element: Sendable {
   var it = elements.makeIterator()
   var index = 0
   try runAsyncMap(
     nextJob: { () -> AsyncMapJob<S.Element>? in
       guard let e = it.next() else { return nil }
       defer { index += 1 }
+      slots.reserve(upTo: index + 1)
       return AsyncMapJob(index: index, element: e)
     },
     limit: limit,
     work: { job in slots.store(try f(job.element), at: job.index) })
-  return slots.results()
+  return slots.results(count: index)
 }
 
 /// Maps a batch function over `elements` cut into batches of at most `batchSize`.
@@ -153,7 +252,15 @@ where S.Element: Sendable {
 func asyncMapBatches<S: Sequence, R>(_ elements: S, count: Int, batchSize: Int, limit: () -> Int,
                                      _ f: @escaping @Sendable ([S.Element]) throws -> [R]) throws -> [R]
 where S.Element: Sendable {
-  let slots = AsyncMapSlots<R>(count: count)
+  try asyncMapBatches(elements, slots: AsyncMapSlots<R>(count: count), batchSize: batchSize, limit: limit, f)
+}
+
+/// Maps a batch function over `elements` cut into batches, storing the results in `slots`.
+@inlinable
+func asyncMapBatches<S: Sequence, Store: AsyncMapResultStore>(
+  _ elements: S, slots: Store, batchSize: Int, limit: () -> Int,
+  _ f: @escaping @Sendable ([S.Element]) throws -> [Store.Result]
+) throws -> [Store.Result] where S.Element: Sendable {
   var it = elements.makeIterator()
   var index = 0
   try runAsyncMap(
@@ -163,6 +270,7 @@ where S.Element: Sendable {
       while batch.count < batchSize, let e = it.next() { batch.append(e) }
       if batch.isEmpty { return nil }
       defer { index += batch.count }
+      slots.reserve(upTo: index + batch.count)
       return AsyncMapJob(index: index, element: batch)
     },
     limit: limit,
@@ -173,7 +281,7 @@ where S.Element: Sendable {
       }
       for (k, r) in out.enumerated() { slots.store(r, at: job.index + k) }
     })
-  return slots.results()
+  return slots.results(count: index)
 }
 
 /// A job: the index of its (first) element and the element (or batch).

@@ -89,6 +89,20 @@ public final class Condition: @unchecked Sendable {
     return Condition.wake(queue, all: all, value: nil, error: error)
   }
 
+  /// Julia's `isempty(c::Condition)`: whether no fiber waits on this condition (a snapshot).
+  ///
+  /// - **Stability:** among the users of the condition's thread (see the type) it stays true
+  ///   until one of them calls `wait()`, and it never races them; it does not bind the
+  ///   condition to a thread, and reading it from another thread only sees a passing state.
+  /// - **Memory ordering:** read under the wait queue's lock; no ordering with the waiters'
+  ///   other writes is implied.
+  /// - **Blocks:** never (a short internal lock).
+  public var isEmpty: Bool {
+    queue.lock()
+    defer { queue.unlock() }
+    return queue.isEmpty
+  }
+
   /// How many fibers wait now (for tests and dumps).
   var waiterCount: Int {
     queue.lock()

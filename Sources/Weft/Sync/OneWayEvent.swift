@@ -21,7 +21,7 @@
 //
 // | field (word) | written by                      | read by                         |
 // |--------------|---------------------------------|---------------------------------|
-// | state (0)    | waiter (CAS), notifier (CAS), interrupter (CAS, O4) | all              |
+// | word (0)     | waiter (CAS), notifier (CAS), interrupter (CAS, O4) | all              |
 // | waiter       | the waiter, before its CAS (O1) | the notifier, after its CAS     |
 
 /// A one-shot event for exactly one waiting fiber and one notifier, built on atomics and the
@@ -41,10 +41,10 @@
 /// - **Julia:** the manual's `OneWayEvent` with `notify(ev)` / `wait(ev)`; Weft's also allows a
 ///   wait after the notify (it returns at once) and reports a second concurrent waiter.
 public final class OneWayEvent: WaitSite, @unchecked Sendable {
-  // SAFETY (for @unchecked Sendable): `state` is atomic; `waiter` is handed from the waiter to
+  // SAFETY (for @unchecked Sendable): `word` is atomic; `waiter` is handed from the waiter to
   // the notifier through the state word's full CASes (O1).
   private let words = AtomicBlock(count: 1)
-  @inline(__always) private var state: AtomicWord { words[0] }
+  @inline(__always) private var word: AtomicWord { words[0] }
   @exclusivity(unchecked) private var waiter: AnyFiber?  // O1: handed over by the state CASes
 
   static let empty: UInt = 0
@@ -56,14 +56,37 @@ public final class OneWayEvent: WaitSite, @unchecked Sendable {
   deinit { words.deallocate() }
 
   /// Whether `notify()` has run (a snapshot).
-  public var isNotified: Bool { state.loadAcquire() == OneWayEvent.notifying }
+  public var isNotified: Bool { word.loadAcquire() == OneWayEvent.notifying }
+
+  /// The state of the event's word (the manual's `EMPTY`, `WAITING`, `NOTIFYING`).
+  public enum State: Sendable, Equatable {
+    /// Neither a `wait()` nor a `notify()` has reached the word yet.
+    case empty
+    /// A fiber waits (it has registered and parks, or is about to); no `notify()` yet.
+    case waiting
+    /// `notify()` has run; it stays so forever (O2).
+    case notifying
+  }
+
+  /// A snapshot of the state word (the manual's `ev.state`), for diagnostics and tests.
+  ///
+  /// - **Memory ordering:** an acquire load; `.notifying` makes the notifier's writes before
+  ///   `notify()` visible, as `isNotified` does.
+  /// - **Stability:** `.notifying` is final; `.empty` and `.waiting` may change at once.
+  /// - **Blocks:** never.
+  public var state: State {
+    let s = word.loadAcquire()
+    if s == OneWayEvent.empty { return .empty }
+    if s == OneWayEvent.waiting { return .waiting }
+    return .notifying
+  }
 
   /// Wakes the waiter if it waits; otherwise makes its coming `wait()` return at once.
   public func notify() {
-    var s = state.loadAcquire()
+    var s = word.loadAcquire()
     while s != OneWayEvent.notifying {
       // Full CAS: pairs with the waiter's CAS EMPTY → WAITING (O1, O2).
-      let seen = state.fetchCompareExchangeFull(s, OneWayEvent.notifying)
+      let seen = word.fetchCompareExchangeFull(s, OneWayEvent.notifying)
       if seen == s {
         if s == OneWayEvent.waiting {
           // We own the waiter's wake now (O2); it parks or is about to (O3).
@@ -84,7 +107,7 @@ public final class OneWayEvent: WaitSite, @unchecked Sendable {
   /// - Precondition: no other fiber is waiting on this event.
   public func wait(timeout: Duration? = nil) throws {
     try checkTimeout(timeout, "OneWayEvent.wait")
-    let s = state.loadAcquire()
+    let s = word.loadAcquire()
     if s == OneWayEvent.notifying { return }
     if s == OneWayEvent.waiting { secondWaiter() }
     let me = AnyFiber.currentContext
@@ -94,7 +117,7 @@ public final class OneWayEvent: WaitSite, @unchecked Sendable {
       // O4: registered before WAITING is published, so an interrupter can find us.
       if case .interrupted(let i) = me.beginWait(r) { return i }
       waiter = me  // O1: published by the CAS below
-      let seen = state.fetchCompareExchangeFull(OneWayEvent.empty, OneWayEvent.waiting)
+      let seen = word.fetchCompareExchangeFull(OneWayEvent.empty, OneWayEvent.waiting)
       if seen == OneWayEvent.empty {
         // The notifier (or an interrupter, O4) must now wake us; park immediately.
         me.parkWaiting(r, deadline: due)
@@ -113,7 +136,7 @@ public final class OneWayEvent: WaitSite, @unchecked Sendable {
   /// O4: an interrupter takes the waiter back with WAITING → EMPTY (WaitSite).
   @usableFromInline func tryUnlink(_ fiber: AnyFiber, _ r: UnsafeMutablePointer<WaitRecord>, _ reason: WaitInterruption) -> UnlinkOutcome {
     // Full CAS: races the notifier's CAS WAITING → NOTIFYING; the winner wakes the waiter (O2, O4).
-    let seen = state.fetchCompareExchangeFull(OneWayEvent.waiting, OneWayEvent.empty)
+    let seen = word.fetchCompareExchangeFull(OneWayEvent.waiting, OneWayEvent.empty)
     if seen == OneWayEvent.waiting {
       r.pointee.interruption = reason  // R4
       return .unlinked

@@ -116,6 +116,22 @@ extension Threads {
       return Weft.Condition.wake(queue, all: all, value: nil, error: error)
     }
 
+    /// Julia's `isempty(c::Threads.Condition)`: whether no fiber waits on this condition
+    /// (a snapshot).
+    ///
+    /// - **Stability:** waiters register and notifiers remove them while holding the lock
+    ///   (TC1), so while the caller holds the lock the answer changes only through the caller's
+    ///   own `wait()` or `notify`. Without the lock it may be stale at once.
+    /// - **Memory ordering:** read under the wait queue's lock; the caller's own lock gives
+    ///   the ordering with the waiters' state.
+    /// - **Blocks:** never (a short internal lock); it does not require holding the lock,
+    ///   as in Julia.
+    public var isEmpty: Bool {
+      queue.lock()
+      defer { queue.unlock() }
+      return queue.isEmpty
+    }
+
     /// How many fibers wait now (for tests and dumps).
     var waiterCount: Int {
       queue.lock()

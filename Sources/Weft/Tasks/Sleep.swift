@@ -41,8 +41,15 @@ public enum TimedWaitResult: Sendable, Equatable {
   case timedOut
 }
 
-/// Julia's `timedwait(testcb, timeout; pollint)`: polls `test` every `pollInterval` seconds
-/// until it returns true (`.ok`) or `timeout` seconds have passed (`.timedOut`).
+/// Julia's `timedwait(testcb, timeout; pollint)`: calls `test` at once, then every
+/// `pollInterval` seconds, until it returns true (`.ok`) or, after a poll that returned false,
+/// more than `timeout` seconds have passed since the call began (`.timedOut`).
+///
+/// As in Julia's base/asyncevent.jl, the timeout is checked only after a poll that follows a
+/// sleep, so a call that returns `.timedOut` has tested `test` at least twice and lasted at
+/// least one `pollInterval`, even with a timeout of 0.
+/// - Blocks: the calling fiber (never its worker) while it sleeps between polls; off the
+///   workers, the calling thread.
 /// - Throws: `ArgumentError` if `pollInterval` is below 1 ms or `timeout` is negative or not
 ///   finite; rethrows what `test` throws.
 public func timedWait(timeout: Double, pollInterval: Double = 0.1, _ test: () throws -> Bool) throws -> TimedWaitResult {
@@ -51,11 +58,14 @@ public func timedWait(timeout: Double, pollInterval: Double = 0.1, _ test: () th
   }
   guard timeout.isFinite, timeout >= 0 else { throw ArgumentError("timedWait: invalid timeout \(timeout)") }
   let start = monotonicNanoseconds()
-  let limit = start &+ UInt64(timeout * 1e9)
+  let timeoutNs = timeout * 1e9
+  if try test() { return .ok }
+  // Julia's `Timer(pollint, interval=pollint)`: libuv re-arms a repeating timer one interval
+  // after it fires, so each poll comes one interval after the previous wake.
+  let interval = UInt64((pollInterval * 1e9).rounded(.up))
   while true {
+    try sleepNanoseconds(interval)
     if try test() { return .ok }
-    let now = monotonicNanoseconds()
-    if now >= limit { return .timedOut }
-    try sleepNanoseconds(min(UInt64(pollInterval * 1e9), limit - now))
+    if Double(monotonicNanoseconds() &- start) > timeoutNs { return .timedOut }
   }
 }

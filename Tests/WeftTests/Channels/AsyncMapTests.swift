@@ -201,4 +201,103 @@ struct AsyncMapTests {
       #expect(out == (0..<200).map { 2 * $0 })
     }
   }
+
+  // MARK: Any sequence, a Channel included
+
+  /// Sequences that are not collections (no count up front): results in input order, across
+  /// several result segments (1024, 2048, 4096, … slots), element-wise and in batches.
+  @Test func anySequenceInInputOrder() throws {
+    try withWatchdog { () throws in
+      let strided = try asyncMap(stride(from: 0, to: 30, by: 3), ntasks: 4) { $0 + 1 }
+      #expect(strided == [1, 4, 7, 10, 13, 16, 19, 22, 25, 28])
+      let n = 10_000  // segments 0 to 3
+      var k = 0
+      let generated = AnyIterator { () -> Int? in defer { k += 1 }; return k < n ? k : nil }
+      let c = Concurrency()
+      let squares = try asyncMap(generated, ntasks: 7) { i -> Int in
+        c.enter(); defer { c.leave() }
+        if i % 100 == 0 { yield() }
+        return i * i
+      }
+      #expect(squares == (0..<n).map { $0 * $0 })
+      #expect(c.peak <= 7)
+      let fibers = try asyncMap(sequence(first: 1) { $0 < 5 ? $0 + 1 : nil }) { _ in tskoid() }
+      #expect(Set(fibers).count == 5)  // one fiber per element, as for a collection
+      let limited = try asyncMap(stride(from: 0, to: 50, by: 1), ntasks: { 3 }) { _ in tskoid() }
+      #expect(Set(limited).count == 3)
+      let sizes = Recorder<Int>()
+      let batched = try asyncMap(stride(from: 0, to: 5_000, by: 1), ntasks: 3, batchSize: 999) { b -> [Int] in
+        sizes.append(b.count)
+        return b.map { -$0 }
+      }
+      #expect(batched == (0..<5_000).map { -$0 })
+      #expect(sizes.values.sorted() == [5, 999, 999, 999, 999, 999])
+      let batchedLimit = try asyncMap(stride(from: 0, to: 10, by: 1), ntasks: { 2 }, batchSize: 4) { $0.map { $0 * 3 } }
+      #expect(batchedLimit == (0..<10).map { $0 * 3 })
+      #expect(try asyncMap(stride(from: 0, to: 0, by: 1)) { $0 }.isEmpty)
+      #expect(throws: ArgumentError.self) { try asyncMap(stride(from: 0, to: 3, by: 1), ntasks: -1) { $0 } }
+      #expect(throws: ArgumentError.self) { try asyncMap(stride(from: 0, to: 3, by: 1), batchSize: 0) { $0 } }
+    }
+  }
+
+  /// Julia's asyncmap over a channel: a producer fiber feeds it and closes it; the mapping
+  /// ends once it is closed and drained, with the results in the order the items were put.
+  @Test func channelFedByAProducerThatCloses() throws {
+    try withWatchdog { () throws in
+      let n = 3_000
+      let ch = Channel<Int>(capacity: 16)
+      let producer = spawn {
+        for i in 0..<n { try ch.put(i) }
+        ch.close()
+      }
+      let out = try asyncMap(ch, ntasks: 5) { i -> Int in
+        if i % 50 == 0 { yield() }
+        return 2 * i
+      }
+      try producer.wait()
+      #expect(out == (0..<n).map { 2 * $0 })
+      // Unbuffered, bound to its producer, in batches.
+      let bound = Channel<String>(spawn: true) { ch in for s in ["a", "b", "c", "d", "e"] { try ch.put(s) } }
+      let upper = try asyncMap(bound, ntasks: 2, batchSize: 2) { $0.map { $0.uppercased() } }
+      #expect(upper == ["A", "B", "C", "D", "E"])
+    }
+  }
+
+  /// A channel closed with an error: every item is mapped, then that error is thrown (as
+  /// Channel.collect() does); a failed bound producer's TaskFailedError likewise; an error
+  /// thrown by the function comes first.
+  @Test func channelClosedWithAnErrorThrowsItAfterDraining() throws {
+    try withWatchdog { () throws in
+      let ch = Channel<Int>(capacity: 4)
+      let mapped = Counter()
+      let producer = spawn {
+        for i in 0..<20 { try ch.put(i) }
+        ch.close(error: Boom(tag: 2))
+      }
+      #expect(throws: Boom(tag: 2)) {
+        try asyncMap(ch, ntasks: 3) { i -> Int in mapped.increment(); return i }
+      }
+      try producer.wait()
+      #expect(mapped.value == 20)
+
+      let failing = Channel<Int>(spawn: true) { ch in
+        try ch.put(1)
+        throw Boom(tag: 3)
+      }
+      do {
+        _ = try asyncMap(failing, batchSize: 2) { $0 }
+        Issue.record("asyncMap over a failed bound channel did not throw")
+      } catch let e as TaskFailedError {
+        #expect((e.underlying as? Boom)?.tag == 3)
+      }
+
+      let both = Channel<Int>.unbounded()
+      for i in 0..<10 { try both.put(i) }
+      both.close(error: Boom(tag: 2))
+      #expect(throws: Boom(tag: 1)) {
+        try asyncMap(both, ntasks: 2) { i -> Int in if i == 3 { throw Boom(tag: 1) }; return i }
+      }
+    }
+  }
+
 }

@@ -18,6 +18,24 @@ import Testing
     #expect(woken == 1)
   }
 
+  /// Julia's isempty(c): true with no waiter, false while one waits, true again once the
+  /// notify took it.
+  @Test func isEmptyWhileNoFiberWaits() throws {
+    let seen = try onScheduler(threads: 2) { () -> [Bool] in
+      let c = Weft.Condition()
+      var seen = [c.isEmpty]
+      let waiter = spawn(sticky: true) { _ = try c.wait() }
+      while c.isEmpty { yield() }  // the sticky waiter runs on this worker: parked once registered
+      seen.append(c.isEmpty)
+      seen.append(c.waiterCount == 1)
+      c.notify()
+      seen.append(c.isEmpty)
+      try waiter.wait()
+      return seen
+    }
+    #expect(seen == [true, false, true, true])
+  }
+
   /// Edge-triggered: a notify with nobody waiting is lost and returns 0.
   @Test func notifyWithoutWaitersIsLost() throws {
     let result = try onScheduler(threads: 2) { () -> [Int] in

@@ -23,7 +23,7 @@ func failure<R>(of f: Fiber<R>) -> (any Error)? {
   /// The first case: an interrupted Condition waiter stayed in the list, and the next
   /// notify woke the finished fiber ("schedule(_:) of fiber N, which is done").
   @Test func conditionWaiterIsUnlinked() throws {
-    try onScheduler(threads: 2) {
+    try onScheduler(threads: 2) { () throws -> Void in
       let c = Weft.Condition()
       let w = spawn(sticky: true) { try c.wait() }
       waitUntilBlocked(w, in: "Condition.wait")
@@ -54,7 +54,7 @@ func failure<R>(of f: Fiber<R>) -> (any Error)? {
 
   /// Interrupted Event waiters throw (the error used to be dropped and the wait returned).
   @Test func eventWaiterThrows() throws {
-    try onScheduler(threads: 2) {
+    try onScheduler(threads: 2) { () throws -> Void in
       let e = Event()
       let w = spawn { try e.wait() }
       waitUntilBlocked(w, in: "Event.wait")
@@ -69,7 +69,7 @@ func failure<R>(of f: Fiber<R>) -> (any Error)? {
   /// An interrupted Semaphore waiter holds no permit: mutual exclusion survives (it used to
   /// return without a permit), and the next release goes to the next waiter.
   @Test func semaphoreWaiterHoldsNoPermit() throws {
-    try onScheduler(threads: 2) {
+    try onScheduler(threads: 2) { () throws -> Void in
       let s = Semaphore(1)
       try s.acquire()
       let first = spawn { try s.acquire() }
@@ -93,7 +93,7 @@ func failure<R>(of f: Fiber<R>) -> (any Error)? {
   /// Channel put, take, fetch and wait: the interrupted fiber leaves the channel's queues;
   /// a put's item is not delivered, and later traffic is unaffected.
   @Test func channelOperationsAreUnlinked() throws {
-    try onScheduler(threads: 2) {
+    try onScheduler(threads: 2) { () throws -> Void in
       let ch = Channel<Int>(capacity: 0)
       let taker = spawn { try ch.take() }
       waitUntilBlocked(taker, in: "Channel.take")
@@ -129,7 +129,7 @@ func failure<R>(of f: Fiber<R>) -> (any Error)? {
   /// Iteration cannot throw: an interrupted `for x in channel` ends, and the interruption is
   /// kept for the fiber's next interruptible wait (not lost).
   @Test func interruptedIterationEndsAndKeepsTheError() throws {
-    try onScheduler(threads: 2) {
+    try onScheduler(threads: 2) { () throws -> Void in
       let ch = Channel<Int>(capacity: 4)
       let reader = spawn { () -> [Int] in
         var seen: [Int] = []
@@ -147,7 +147,7 @@ func failure<R>(of f: Fiber<R>) -> (any Error)? {
 
   /// fiber.wait() and fetch() of another fiber: the waiter leaves; the awaited fiber goes on.
   @Test func fiberWaitIsUnlinked() throws {
-    try onScheduler(threads: 2) {
+    try onScheduler(threads: 2) { () throws -> Void in
       let gate = Event()
       let target = spawn { try gate.wait(); return 5 }
       let w1 = spawn { try target.fetch() }
@@ -166,7 +166,7 @@ func failure<R>(of f: Fiber<R>) -> (any Error)? {
 
   /// sleep, timedWait and the bare wait(): interrupted long before their time.
   @Test func sleepTimedWaitAndBareWait() throws {
-    try onScheduler(threads: 2) {
+    try onScheduler(threads: 2) { () throws -> Void in
       let start = monotonicNanoseconds()
       let sleeper = spawn { try sleep(seconds: 600) }
       let poller = spawn { _ = try timedWait(timeout: 600, pollInterval: 0.05) { false } }
@@ -184,7 +184,7 @@ func failure<R>(of f: Fiber<R>) -> (any Error)? {
 
   /// OneWayEvent: an interrupted waiter leaves the event empty; it can wait again.
   @Test func oneWayEventWaiterThrowsAndCanWaitAgain() throws {
-    try onScheduler(threads: 2) {
+    try onScheduler(threads: 2) { () throws -> Void in
       let ev = OneWayEvent()
       let w = spawn { () -> Bool in
         do { try ev.wait(); return false } catch is Boom {}
@@ -201,7 +201,7 @@ func failure<R>(of f: Fiber<R>) -> (any Error)? {
 
   /// Threads.Condition: the interrupted wait throws holding the lock again.
   @Test func threadsConditionRelocksBeforeThrowing() throws {
-    try onScheduler(threads: 2) {
+    try onScheduler(threads: 2) { () throws -> Void in
       let c = Threads.Condition()
       let w = spawn { () -> Bool in
         c.lock()
@@ -219,7 +219,7 @@ func failure<R>(of f: Fiber<R>) -> (any Error)? {
 
   /// yield(to:) suspends the caller like wait(): interruptible too.
   @Test func yieldToIsInterruptible() throws {
-    try onScheduler(threads: 2) {
+    try onScheduler(threads: 2) { () throws -> Void in
       let other = Fiber(sticky: false) { _ = try wait() }
       let w = spawn { _ = try yield(to: other) }
       waitUntilBlocked(w, in: "yield(to:)")
@@ -233,7 +233,7 @@ func failure<R>(of f: Fiber<R>) -> (any Error)? {
 
   /// An interrupt that finds the fiber running is kept for its next interruptible wait.
   @Test func interruptOfARunningFiberHitsItsNextWait() throws {
-    try onScheduler(threads: 2) {
+    try onScheduler(threads: 2) { () throws -> Void in
       let go = Counter()
       let w = spawn { () -> Int in
         go.spin { $0 == 1 }

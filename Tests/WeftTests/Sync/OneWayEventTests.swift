@@ -41,6 +41,28 @@ import Testing
     try ev.wait()
   }
 
+  /// The state snapshot: .empty, .waiting while a fiber is parked in wait(), .notifying after
+  /// notify (and forever); notify before any wait goes straight to .notifying.
+  @Test func stateSnapshots() throws {
+    let seen = try onScheduler(threads: 2) { () -> [OneWayEvent.State] in
+      let ev = OneWayEvent()
+      var seen = [ev.state]
+      let waiter = spawn(sticky: true) { try ev.wait() }
+      while ev.state == .empty { yield() }  // the sticky waiter shares this worker: it parked
+      seen.append(ev.state)
+      ev.notify()
+      seen.append(ev.state)
+      try waiter.wait()
+      try ev.wait()
+      seen.append(ev.state)
+      let early = OneWayEvent()
+      early.notify()
+      seen.append(early.state)
+      return seen
+    }
+    #expect(seen == [.empty, .waiting, .notifying, .notifying, .notifying])
+  }
+
   /// notify racing wait across workers: thousands of rounds, none lost.
   @Test func notifyRacingWaitStress() throws {
     let rounds = syncScaled(20_000)

@@ -15,6 +15,25 @@ final class SemaphoreLock: AbstractLock {
 @Suite struct SyncThreadsConditionTests {
   struct Failure: Error, Equatable { let code: Int }
 
+  /// Julia's isempty(c): under the lock, false exactly while a fiber waits; notify empties it.
+  @Test func isEmptyWhileNoFiberWaits() throws {
+    let seen = try onScheduler(threads: 2) { () -> [Bool] in
+      let c = Threads.Condition()
+      var seen = [c.isEmpty]
+      let waiter = spawn { c.withLock { _ = try? c.wait() } }
+      while c.withLock({ c.isEmpty }) { yield() }
+      c.withLock {
+        seen.append(c.isEmpty)
+        c.notify()
+        seen.append(c.isEmpty)
+      }
+      try waiter.wait()
+      seen.append(c.isEmpty)
+      return seen
+    }
+    #expect(seen == [true, false, true, true])
+  }
+
   /// Julia's idiom: lock(c); while !ready wait(c); unlock(c) — with the waiter and the
   /// notifier on different workers.
   @Test func idiomaticWaitLoop() throws {

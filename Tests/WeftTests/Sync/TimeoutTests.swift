@@ -22,7 +22,7 @@ import Testing
   }
 
   @Test func everyWaitTimesOutAndLeavesNoWaiter() throws {
-    try onScheduler(threads: 2) {
+    try onScheduler(threads: 2) { () throws -> Void in
       let c = Weft.Condition()
       try spawn(sticky: true) { self.expectTimeout("Condition.wait") { try c.wait(timeout: Self.short) } }.wait()
       #expect(c.waiterCount == 0)
@@ -71,7 +71,7 @@ import Testing
 
   /// tryLock(timeout:) returns false when the holder keeps the lock, true when it lets go.
   @Test func tryLockWithTimeout() throws {
-    try onScheduler(threads: 2) {
+    try onScheduler(threads: 2) { () throws -> Void in
       let lock = ReentrantLock()
       let held = Event(), release = Event()
       let holder = spawn { lock.lock(); held.notify(); try release.wait(); lock.unlock() }
@@ -94,7 +94,7 @@ import Testing
   /// Zero and negative timeouts: zero gives up at once when it would wait; negative is an
   /// ArgumentError, checked even when the wait would not block.
   @Test func zeroAndNegativeTimeouts() throws {
-    try onScheduler(threads: 1) {
+    try onScheduler(threads: 1) { () throws -> Void in
       let e = Event()
       #expect(throws: TimeoutError.self) { try e.wait(timeout: .zero) }
       e.notify()

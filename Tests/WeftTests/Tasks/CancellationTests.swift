@@ -6,7 +6,7 @@ import Testing
 /// `sync` joins every child whatever happens, and cancels them only when asked.
 @Suite struct CancellationTests {
   @Test func cancelAParkedFiber() throws {
-    try onScheduler(threads: 2) {
+    try onScheduler(threads: 2) { () throws -> Void in
       let e = Event()
       let w = spawn { try e.wait() }
       waitUntilBlocked(w, in: "Event.wait")
@@ -21,7 +21,7 @@ import Testing
   /// A running fiber sees it at its next wait, and at every wait after (sticky);
   /// checkCancellation throws too; a wait that need not block does not throw.
   @Test func cancelARunningFiberIsSticky() throws {
-    try onScheduler(threads: 2) {
+    try onScheduler(threads: 2) { () throws -> Void in
       let go = Counter()
       let w = spawn { () -> [String] in
         var log: [String] = []
@@ -47,7 +47,7 @@ import Testing
   /// ReentrantLock.lock() cannot be cancelled: the fiber gets the lock; its next
   /// interruptible wait throws.
   @Test func cancelDoesNotInterruptLock() throws {
-    try onScheduler(threads: 2) {
+    try onScheduler(threads: 2) { () throws -> Void in
       let lock = ReentrantLock()
       lock.lock()
       let w = spawn { () -> Bool in
@@ -65,7 +65,7 @@ import Testing
 
   /// A fiber cancelled before it starts runs, and its first wait throws.
   @Test func cancelBeforeStart() throws {
-    try onScheduler(threads: 2) {
+    try onScheduler(threads: 2) { () throws -> Void in
       let f = Fiber(sticky: false) { () -> String in
         do { try Channel<Int>().take(); return "took" } catch is CancellationError { return "cancelled" }
       }
@@ -78,7 +78,7 @@ import Testing
   /// Cancelling the fiber of a `sync` scope does not cancel its children: the join goes on
   /// until every child is done, then throws CancellationError.
   @Test func syncScopeCancelDoesNotCancelChildren() throws {
-    try onScheduler(threads: 2) {
+    try onScheduler(threads: 2) { () throws -> Void in
       let gate = Event()
       let children = MutexBox<[AnyFiber]>([])
       let scope = spawn {
@@ -121,7 +121,7 @@ import Testing
 
   /// With cancelOnError, cancelling the scope's fiber cancels the children too.
   @Test func syncCancelOnErrorPropagatesCancellation() throws {
-    try onScheduler(threads: 2) {
+    try onScheduler(threads: 2) { () throws -> Void in
       let started = Counter()
       let scope = spawn {
         try sync(cancelOnError: true) {

@@ -26,7 +26,7 @@ import Testing
   /// After `schedule(Fiber.current)`, an `Event().wait()` used to return although the event
   /// was never set. Now only `wait()` takes the schedule: the event wait times out.
   @Test func aPendingScheduleDoesNotEndOtherWaits() throws {
-    try onScheduler(threads: 2) {
+    try onScheduler(threads: 2) { () throws -> Void in
       let f = spawn { () -> String in
         schedule(Fiber.current, value: "kept")
         do { try Event().wait(timeout: .milliseconds(20)); return "event returned" } catch is TimeoutError {}
@@ -38,7 +38,7 @@ import Testing
 
   /// Julia's `yieldto` of a finished task returns the value at once; of a failed one rethrows.
   @Test func yieldToFinishedOrFailedFiber() throws {
-    try onScheduler(threads: 2) {
+    try onScheduler(threads: 2) { () throws -> Void in
       let done = spawn { 1 }
       try done.wait()
       #expect(try yield(to: done, value: "v") as? String == "v")
@@ -105,7 +105,7 @@ import Testing
 
   /// schedule returns its fiber (Julia's `schedule` returns the task).
   @Test func scheduleReturnsItsFiber() throws {
-    try onScheduler(threads: 1) {
+    try onScheduler(threads: 1) { () throws -> Void in
       let f = Fiber(sticky: false) { 3 }
       #expect(schedule(f) === f)
       #expect(try f.fetch() == 3)

@@ -57,6 +57,30 @@ import Testing
     #expect(t >= 0.02)
   }
 
+  /// Julia's timedwait polls once more after one poll interval before it gives up, even when
+  /// the timeout is shorter than the interval (0 included).
+  @Test func timedWaitPollsAgainAfterOneIntervalWhenTheTimeoutIsShorter() throws {
+    for onFiber in [false, true] {
+      let (second, never, calls, t) = try withWatchdog { () throws -> (TimedWaitResult, TimedWaitResult, Int, Double) in
+        let run = { @Sendable () throws -> (TimedWaitResult, TimedWaitResult, Int, Double) in
+          var n = 0
+          let second = try timedWait(timeout: 0, pollInterval: 0.001) { n += 1; return n == 2 }
+          var calls = 0
+          var never: TimedWaitResult = .ok
+          let t = try SleepTests.elapsed {
+            never = try timedWait(timeout: 0.001, pollInterval: 0.01) { calls += 1; return false }
+          }
+          return (second, never, calls, t)
+        }
+        return onFiber ? try spawn(run).fetch() : try run()
+      }
+      #expect(second == .ok)
+      #expect(never == .timedOut)
+      #expect(calls >= 2)
+      #expect(t >= 0.01)  // one-sided: at least one poll interval
+    }
+  }
+
   /// Many fibers sleeping different amounts all wake (each after at least its duration).
   @Test func manySleepersAllWake() throws {
     let ok = try withScheduler(threads: 2) { s in

@@ -109,4 +109,31 @@ import Testing
     }
     #expect(seen == [true, true, true])
   }
+
+  /// Julia's CompositeException() / push! / length / isempty / iterate: a composite built up
+  /// one error at a time; a copy is not changed by a later append (value semantics).
+  @Test func compositeErrorIsBuiltUpWithAppend() throws {
+    var c = CompositeError()
+    #expect(c.isEmpty)
+    #expect(c.count == 0)
+    c.append(Boom(tag: 1))
+    let snapshot = c
+    c.append(Boom(tag: 2))
+    c.append(ArgumentError("three"))
+    #expect(!c.isEmpty)
+    #expect(c.count == 3)
+    #expect(c.errors.count == 3)
+    #expect(snapshot.count == 1)
+    #expect((c.first as? Boom)?.tag == 1)
+    #expect((c[1] as? Boom)?.tag == 2)
+    #expect(c.last is ArgumentError)
+    var tags: [Int] = []
+    for e in c { tags.append((e as? Boom)?.tag ?? 0) }
+    #expect(tags == [1, 2, 0])
+    #expect(c.description.hasPrefix("CompositeError (3 errors):"))
+    #expect(CompositeError([Boom(tag: 9)]).count == 1)
+    // Thrown and caught like the ones sync builds.
+    #expect(throws: CompositeError.self) { if !c.isEmpty { throw c } }
+  }
+
 }
