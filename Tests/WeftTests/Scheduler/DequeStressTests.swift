@@ -11,7 +11,8 @@ import Testing
 // - stealRacesPopOfLastElement: one element per round, the owner's pop (CAS on top) against
 //   three thieves' steals; exactly one of them gets it, every round.
 // - emptyDequeHammer: steals and pops on an empty deque return nil and leave the indices
-//   consistent.
+//   consistent; in between, single elements pushed and popped after a random pause race the
+//   thieves' steals (the test that catches a pop which ignores its lost CAS on top).
 // - deinitReleasesWhatItHolds: fibers still inside when the deque dies are released (D3).
 
 extension LockFreeStressTests {
@@ -135,7 +136,7 @@ extension LockFreeStressTests {
     }
 
     @Test func emptyDequeHammer() {
-      let pairs = scaled(underTSan ? 5_000 : 50_000)
+      let pairs = scaled(underTSan ? 10_000 : 200_000)
       let ledger = FiberLedger(count: pairs)
       let d = WorkStealingDeque(capacity: 4)
       let ownerDone = Counter(), orderErrors = Counter(), phantom = Counter()
@@ -151,6 +152,7 @@ extension LockFreeStressTests {
               if d.pop() != nil { phantom.increment() }
             }
             d.push(ledger.fibers[i])  // a single element: the owner's pop and the thieves race
+            for _ in 0..<rng.next() % 32 { cpuRelax() }  // let thieves see it, at varied offsets
             if let f = d.pop() { ledger.take(f) }
           }
           ownerDone.store(1)

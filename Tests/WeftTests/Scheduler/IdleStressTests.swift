@@ -5,9 +5,10 @@ import Testing
 // playing one worker index through the legal cycle of Worker's loop: running → searching
 // (transitionToSearching) → running (transitionFromSearching; the last searcher notifies) or
 // → parked (transitionToParked) → awake (transitionFromParked), with producers' wakes
-// (workerToNotify, unparkSpecific) from every thread in between. A "parked" worker waits a
-// random number of spin hints, then wakes on its own: removing a worker from the list is the
-// protocol's business, not the futex's (Parker is tested on its own).
+// (workerToNotify, unparkSpecific) from every thread in between. A "parked" worker spins until
+// a producer has removed it or its random patience runs out (then it wakes on its own):
+// removing a worker from the list is the protocol's business, not the futex's (Parker is
+// tested on its own).
 // - searchingCapIsHalf: single-threaded: at most ceil(n/2) enter searching; only the last
 //   one out is told to wake another.
 // - randomMix: the counts never leave 0...n; each workerToNotify removal makes exactly one
@@ -35,6 +36,7 @@ extension LockFreeStressTests {
     struct Role {
       var searching = false
       var parked = false
+      var removalsAtPark = 0
     }
 
     @Test(arguments: [false, true])
@@ -43,7 +45,8 @@ extension LockFreeStressTests {
       let ops = scaled(underTSan ? 2_000 : 15_000)
       let idle = Idle(workerCount: n)
       let entry = OwnedFutexLock()  // serialises increases of `searching` when asked to
-      let notifyRemovals = (0..<n).map { _ in Counter() }
+      let notifyRemovals = (0..<n).map { _ in Counter() }  // also the sleepers' wake signal
+      let specificRemovals = (0..<n).map { _ in Counter() }
       let searchingWakes = (0..<n).map { _ in Counter() }
       let parkedAtEnd = (0..<n).map { _ in Counter() }
       let searchingAtEnd = (0..<n).map { _ in Counter() }
@@ -65,14 +68,17 @@ extension LockFreeStressTests {
             if idle.counts.searching > cap { overCap.increment() }
             return r
           }
+          func removals(_ j: Int) -> Int { notifyRemovals[j].value + specificRemovals[j].value }
           func notify() {  // a producer after making work visible (W1/W2)
             if let j = increasingSearching({ idle.workerToNotify() }) { notifyRemovals[j].increment() }
           }
           for _ in 0..<ops {
             check()
             switch (me.parked, me.searching) {
-            case (true, _):  // asleep: the protocol may remove it meanwhile; then it wakes
-              dawdle(&rng)
+            case (true, _):  // asleep until a producer has removed it, or it gives up
+              var tries = 0
+              let patience = Int(rng.next() % 4096)
+              while removals(i) == me.removalsAtPark && tries < patience { backOff(&tries) }
               if idle.transitionFromParked(i) { searchingWakes[i].increment(); me.searching = true }
               me.parked = false
             case (false, true):
@@ -80,15 +86,19 @@ extension LockFreeStressTests {
                 if idle.transitionFromSearching() { notify() }  // the last searcher wakes another
                 me.searching = false
               } else {  // nothing found: sleep, still counted searching until now
+                me = Role(searching: false, parked: true, removalsAtPark: removals(i))
                 idle.transitionToParked(i, searching: true)
-                me = Role(searching: false, parked: true)
               }
             case (false, false):
               switch rng.next() % 6 {
               case 0, 1: me.searching = increasingSearching { idle.transitionToSearching() }
-              case 2: idle.transitionToParked(i, searching: false); me.parked = true
+              case 2:
+                me = Role(searching: false, parked: true, removalsAtPark: removals(i))
+                idle.transitionToParked(i, searching: false)
               case 3: notify()
-              case 4: _ = idle.unparkSpecific(Int(rng.next() % UInt64(n)))
+              case 4:
+                let j = Int(rng.next() % UInt64(n))
+                if idle.unparkSpecific(j) { specificRemovals[j].increment() }
               default: dawdle(&rng)
               }
             }
@@ -115,6 +125,7 @@ extension LockFreeStressTests {
       let removals = notifyRemovals.reduce(0) { $0 + $1.value }
       let wakes = searchingWakes.reduce(0) { $0 + $1.value }
       #expect(removals == wakes + wokeSearchingAtEnd)
+      #expect(removals > 0, "no producer ever woke a parked worker: the mix did not reach W3")
       let searching = (0..<n).filter { searchingAtEnd[$0].value == 1 }.count
       #expect(idle.counts == (n, searching + wokeSearchingAtEnd))
       for _ in 0..<(searching + wokeSearchingAtEnd) { _ = idle.transitionFromSearching() }

@@ -8,8 +8,10 @@ import Testing
 //   `inboxNext` link is cleared (M1), and the owner never finds the inbox empty while a
 //   finished producer's fiber is still missing (no lost push). Seeded random pauses on both
 //   sides put pushes during the owner's exchange-and-reverse.
-// - refillAfterEveryPop: the owner pops one at a time while producers refill, so the owner's
-//   FIFO and the pushed stack both hold fibers; order and `mayHaveWork` stay exact.
+// - ownerAlwaysPolling: the same with an owner that never pauses (its exchange contends with
+//   every push).
+// - refillAfterEveryPop: one producer refills while the owner pops one at a time, so the
+//   owner's FIFO and the pushed stack both hold fibers; order and `mayHaveWork` stay exact.
 // - deinitReleasesWhatItHolds: fibers still inside when the inbox dies are released (M2).
 
 extension LockFreeStressTests {
@@ -18,7 +20,8 @@ extension LockFreeStressTests {
     static let perProducer = scaled(underTSan ? 3_000 : 30_000)
 
     /// Producer `p` pushes items p*perProducer ..< (p+1)*perProducer in order; the owner pops
-    /// until it has them all, checking per-producer order. Returns (order errors, lost pushes).
+    /// until it has them all, checking per-producer order. Returns the ledger and the counts of
+    /// order errors, lost pushes and links left set.
     static func run(seed: UInt64, ownerPause: Bool) -> (ledger: FiberLedger, outOfOrder: Int, lost: Int, links: Int) {
       let n = perProducer
       let ledger = FiberLedger(count: producers * n, sticky: true)
