@@ -30,7 +30,8 @@ extension LockFreeStressTests {
       }
     }
 
-    /// Thief loop: the slot first, then the deque, until the owner is done and both are empty.
+    /// Thief loop: the slot or the deque first, at random, until the owner is done and both
+    /// are empty.
     static func thief(_ w: Worker, _ ledger: FiberLedger, _ ownerDone: Counter, seed: UInt64) {
       var rng = SplitMix(seed: seed)
       var tries = 0
