@@ -116,7 +116,9 @@ final class Worker: @unchecked Sendable {
     }
   }
 
-  private func takeRunNext() -> AnyFiber? {
+  /// Owner: takes the fiber waiting in the run-next slot (internal, not private, so that
+  /// Tests/WeftTests/Scheduler/RunNextStressTests.swift can drive the slot directly).
+  func takeRunNext() -> AnyFiber? {
     if runNext.loadRelaxed() == 0 { return nil }
     let old = runNext.exchangeFull(0)
     if old == 0 { return nil }
