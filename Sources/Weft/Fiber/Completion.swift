@@ -61,10 +61,11 @@ extension AnyFiber {
 
   /// Blocks the calling context until this fiber is done (C2), or until an interrupter, a
   /// canceller or `deadline` ends the wait (returns why; C3). `interruptible: false` for joins
-  /// that must not be abandoned (`sync`'s).
-  func waitUntilDone(interruptible: Bool = true, deadline: UInt64? = nil) -> WaitInterruption? {
+  /// that must not be abandoned (`sync`'s). `inline: false` when the waiter must stay
+  /// interruptible for the whole join (an inline run makes the wait a call).
+  func waitUntilDone(interruptible: Bool = true, deadline: UInt64? = nil, inline: Bool = true) -> WaitInterruption? {
     if state.loadAcquire() == FiberState.done { return nil }  // acquire: pairs with C1's release
-    if runInlineIfPossible() { return nil }
+    if inline, runInlineIfPossible() { return nil }
     let me = AnyFiber.currentContext
     precondition(me !== self, "Weft misuse: fiber \(id) waited for itself, which can never finish")
     var record = WaitRecord(site: self, what: "Fiber.wait", interruptible: interruptible)

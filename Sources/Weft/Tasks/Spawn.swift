@@ -64,19 +64,18 @@ public func schedule(_ fiber: AnyFiber, value: (any Sendable)?) -> AnyFiber {
 /// Julia's `schedule(t, err; error=true)`: interrupts the fiber. If it is blocked in an
 /// interruptible wait (every wait but `ReentrantLock.lock()`), it is taken out of that wait
 /// at once and the wait throws `error`; if it is running, its next interruptible wait throws
-/// it. A created fiber fails with `error` without running its body.
-/// - Precondition: the fiber is not done, and not blocked in `ReentrantLock.lock()`.
+/// it. A created fiber fails with `error` without running its body. A fiber that is done is
+/// not affected (like cancelling a finished Go context or aborting a finished Tokio task;
+/// Julia throws "schedule: Task not runnable"): an interrupt may race the fiber's end.
+/// - Precondition: the fiber is not blocked in `ReentrantLock.lock()`.
 /// - Returns: `fiber`.
 @discardableResult
 public func schedule(_ fiber: AnyFiber, error: any Error) -> AnyFiber {
-  let s = fiber.state.loadAcquire()
-  if s == FiberState.created {
+  if fiber.state.loadAcquire() == FiberState.created {
     fiber.wakeError = error
     Scheduler.current.submit(fiber)
   } else {
-    precondition(s != FiberState.done,
-      "Weft misuse: schedule(_:error:) of fiber \(fiber.id), which is done; a finished fiber cannot be interrupted")
-    fiber.interrupt(.error(error))
+    fiber.interrupt(.error(error))  // done: kept as pending, never delivered
   }
   return fiber
 }

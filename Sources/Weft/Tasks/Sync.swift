@@ -29,7 +29,9 @@ public func sync<R>(cancelOnError: Bool = false, _ body: () throws -> R) throws 
   var interrupted = false
   var errors: [any Error] = []
   for f in scope.fibers {
-    if !interrupted, let i = f.waitUntilDone() {
+    // cancelOnError: no inline runs, so that the join stays interruptible and a cancellation
+    // of this fiber reaches the children at once.
+    if !interrupted, let i = f.waitUntilDone(inline: !cancelOnError) {
       // Interrupted while joining: remember it, then keep joining without interruptions.
       interrupted = true
       first.append(i.error("sync", timeout: nil))
@@ -37,6 +39,10 @@ public func sync<R>(cancelOnError: Bool = false, _ body: () throws -> R) throws 
     }
     _ = f.waitUntilDone(interruptible: false)
     if f.isFailed { errors.append(TaskFailedError(fiber: f)) }
+  }
+  if !interrupted && me.isCancelled {
+    // Cancelled while a child ran inline on this stack (no wait to interrupt): report it too.
+    first.append(CancellationError())
   }
   if case .success(let r) = outcome, first.isEmpty, errors.isEmpty { return r }
   if first.count == 1, errors.isEmpty { throw first[0] }

@@ -25,7 +25,7 @@ import Testing
       let go = Counter()
       let w = spawn { () -> [String] in
         var log: [String] = []
-        go.spin { $0 == 1 }
+        while go.value != 1 { yield() }  // never spin without yielding: the test fiber may share this worker
         log.append(Fiber.isCancelled ? "flag" : "no flag")
         do { try Fiber.checkCancellation() } catch is CancellationError { log.append("check") }
         let set = Event()
@@ -83,7 +83,9 @@ import Testing
       let children = MutexBox<[AnyFiber]>([])
       let scope = spawn {
         try sync {
-          children.withLock { $0.append(spawn { try gate.wait() }) }
+          let child = spawn { try gate.wait() }
+          children.withLock { $0.append(child) }
+          while !child.isStarted { yield() }  // not run inline by the join: the join parks
         }
       }
       waitUntilBlocked(scope, in: "Fiber.wait")
@@ -128,7 +130,7 @@ import Testing
           spawn { started.increment(); try Event().wait() }
         }
       }
-      started.spin { $0 == 1 }
+      while started.value != 1 { yield() }
       waitUntilBlocked(scope, in: "Fiber.wait")
       scope.cancel()
       let e = failure(of: scope) as? CompositeError
