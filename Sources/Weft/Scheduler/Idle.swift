@@ -7,7 +7,11 @@
 ///   `state`; a worker going to sleep updates `state` and registers under `lock`, then a full
 ///   fence, then re-checks every queue it could take from. One of the two sees the other.
 /// - W2 (no thundering herd): a producer wakes a parked worker only if none is searching;
-///   at most half the workers search at once; the last searcher to find work wakes another.
+///   at most half the workers search at once — approximately, as in Go and Tokio: the check and
+///   the increment in `transitionToSearching` are separate, so workers entering together can
+///   exceed the half by a few (a bound on wasted spinning, not a safety property; the
+///   IdleStressTests assert the exact cap only for serialised entries); the last searcher to
+///   find work wakes another.
 /// - W3: whoever removes a worker from `sleepers` also counts it unparked in `state`, and
 ///   records in `wokeSearching` whether it counted it searching.
 final class Idle: @unchecked Sendable {
@@ -66,7 +70,7 @@ final class Idle: @unchecked Sendable {
     return true
   }
 
-  /// W2: a worker may start searching only while fewer than half search.
+  /// W2: a worker may start searching only while fewer than half search (approximate: see W2).
   func transitionToSearching() -> Bool {
     let s = stateWord.loadAcquire()
     if 2 * Idle.searching(s) >= workerCount { return false }
