@@ -6,6 +6,9 @@
 //   finishing fiber, which takes the whole list under the same lock, wakes every waiter once.
 // - C3: an interrupted or timed-out waiter is taken out of the list under `completionLock` by
 //   its interrupter (WaitRecord.swift), which then wakes it instead of the finishing fiber.
+// - C4: a wait that runs the child inline is a call, not a park: interrupting or cancelling
+//   the waiter meanwhile is kept pending until the child returns (the child may be interrupted
+//   itself). Timed waits and `sync(cancelOnError: true)` joins never run children inline.
 //
 // Inline run (Cilk's and oneTBB's trick for fork–join): a fiber that waits for a child that
 // has not started and still sits at the bottom of its own worker's deque pops it and runs its
@@ -62,10 +65,12 @@ extension AnyFiber {
   /// Blocks the calling context until this fiber is done (C2), or until an interrupter, a
   /// canceller or `deadline` ends the wait (returns why; C3). `interruptible: false` for joins
   /// that must not be abandoned (`sync`'s). `inline: false` when the waiter must stay
-  /// interruptible for the whole join (an inline run makes the wait a call).
+  /// interruptible for the whole join. C4: an inline run makes the wait a call, which no
+  /// interrupter can end: an interruption of the waiter waits (pending) until the child
+  /// returns. So a timed wait never runs the child inline.
   func waitUntilDone(interruptible: Bool = true, deadline: UInt64? = nil, inline: Bool = true) -> WaitInterruption? {
     if state.loadAcquire() == FiberState.done { return nil }  // acquire: pairs with C1's release
-    if inline, runInlineIfPossible() { return nil }
+    if inline, deadline == nil, runInlineIfPossible() { return nil }
     let me = AnyFiber.currentContext
     precondition(me !== self, "Weft misuse: fiber \(id) waited for itself, which can never finish")
     var record = WaitRecord(site: self, what: "Fiber.wait", interruptible: interruptible)

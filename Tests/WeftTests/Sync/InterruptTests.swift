@@ -150,6 +150,7 @@ func failure<R>(of f: Fiber<R>) -> (any Error)? {
     try onScheduler(threads: 2) { () throws -> Void in
       let gate = Event()
       let target = spawn { try gate.wait(); return 5 }
+      waitUntilBlocked(target, in: "Event.wait")  // started: the waiters cannot run it inline (C4)
       let w1 = spawn { try target.fetch() }
       let w2 = spawn { try target.wait() }
       waitUntilBlocked(w1, in: "Fiber.wait")
