@@ -5,7 +5,10 @@
 ///   read it without the lock to decide whether to take the lock and fire.
 /// - T2: at most one parked worker sleeps with a timeout ("the timer sleeper"); adding an
 ///   earlier deadline unparks it, or, with no timer sleeper, wakes a parked worker that will
-///   become one. So a due timer fires even while other workers are busy forever.
+///   become one. A sleeper woken for any reason (its inbox, work, its timeout) gives the
+///   role up and, if timers are still pending once it fired the due ones, wakes a parked
+///   worker to take it (`handOffSleeperRole`). So a due timer fires while any worker is
+///   idle, even while the others are busy forever.
 /// - T3: an entry's action runs at most once, outside the lock, and never after `cancel`
 ///   returned for it: `fireDue` marks the entries it takes `firing` under the lock, and
 ///   `cancel` of a firing entry waits until its action has returned (the action itself must
@@ -94,11 +97,30 @@ final class Timers: @unchecked Sendable {
     return first.deadline > now ? Int64(first.deadline - now) : 0
   }
 
-  func releaseSleeper(_ w: Worker) {
+  /// T2: a worker that was woken gives the timer role up; true if it held it.
+  func releaseSleeper(_ w: Worker) -> Bool {
     lock.lock()
-    if sleeper === w { sleeper = nil }
-    lock.unlock()
+    defer { lock.unlock() }
+    guard sleeper === w else { return false }
+    sleeper = nil
+    return true
   }
+
+  /// T2: called by a worker that left the timer role once it has fired what was due. With
+  /// timers still pending, it may now run a fiber that never yields while the other workers
+  /// sleep without a timeout, so it wakes a parked worker that claims the role when it parks
+  /// again (`Scheduler.wakeParkedWorkerForTimers`: one worker, and none while one searches —
+  /// a searcher parks or, finding work, wakes the next, W2). No timer pending: nothing to do.
+  func handOffSleeperRole() {
+    lock.lock()
+    let orphaned = !heap.isEmpty && sleeper == nil
+    lock.unlock()
+    if orphaned { scheduler.wakeParkedWorkerForTimers() }
+  }
+
+  /// For `Timers+Testing.swift`.
+  func withLockForTesting<R>(_ body: () -> R) -> R { lock.withLock(body) }
+  var sleeperForTesting: Worker? { sleeper }
 
   // MARK: Heap
 

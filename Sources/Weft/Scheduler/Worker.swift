@@ -257,12 +257,13 @@ final class Worker: @unchecked Sendable {
     local.pointee.isSearching = false
     fenceFull()  // W1: pairs with the producer's fence in Pool.notifyWork
     let slept = !workVisible()
+    var wasTimerSleeper = false
     if slept {
       status.storeRelease(Status.parked.rawValue)
       scheduler.stacks.trim()  // idle time: give surplus cached stack memory back
       let timeout = scheduler.timers.claimSleeper(self)
       parker.park(timeoutNanoseconds: timeout)
-      scheduler.timers.releaseSleeper(self)
+      wasTimerSleeper = scheduler.timers.releaseSleeper(self)
     }
     local.pointee.isSearching = pool.idle.transitionFromParked(poolIndex)
     if !slept && wasSearching && !local.pointee.isSearching {
@@ -274,6 +275,8 @@ final class Worker: @unchecked Sendable {
     }
     status.storeRelease(local.pointee.isSearching ? Status.searching.rawValue : Status.running.rawValue)
     scheduler.timers.fireDue()
+    // T2: this worker may now run a fiber that never yields; pending timers need a sleeper.
+    if wasTimerSleeper { scheduler.timers.handOffSleeperRole() }
   }
 
   /// Switches into `f` and, once it has switched out, does what it asked for (F2).

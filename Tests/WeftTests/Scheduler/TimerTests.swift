@@ -125,3 +125,44 @@ import Testing
     }
   }
 }
+
+extension TimerTests {
+  /// T2 hand-off: the timer sleeper is woken for sticky work (its inbox) that then computes
+  /// for 300 ms without yielding, while the other workers idle. One of them must take the
+  /// timer role, so a 20 ms sleep ends before the computation does (it used to end after it,
+  /// when the busy worker next looked at the timers).
+  @Test func timerRoleMovesOnWhenTheSleeperIsWokenForStickyWork() throws {
+    try withScheduler(threads: 3, watchdog: 60) { s in
+      for _ in 0..<5 {
+        let computed = Counter()
+        // One sticky fiber parked on each worker (round-robin from this thread); woken with
+        // 1 it computes, with 0 it just returns.
+        let pinned = (0..<3).map { _ in
+          s.spawn(sticky: true) { () throws -> Void in
+            if try wait() as? Int == 1 {
+              spinFor(nanoseconds: 300_000_000)
+              computed.increment()
+            }
+          }
+        }
+        for f in pinned { spinUntil { f.state.loadAcquire() == FiberState.parked } }
+        let sleeper = s.spawn { () throws -> Bool in
+          try sleep(seconds: 0.02)
+          return computed.value == 0
+        }
+        // Every worker parked, one of them with the timer role.
+        var holder: Int? = nil
+        spinUntil {
+          holder = s.timers.sleeperIndex
+          return holder != nil && s.defaultPool.idle.counts.unparked == 0
+        }
+        let busy = try #require(pinned.first { $0.home?.index == holder })
+        schedule(busy, value: 1)  // through the holder's inbox (Pool.unparkForInbox)
+        let sleptLessThanTheComputation = try sleeper.fetch()
+        #expect(sleptLessThanTheComputation)
+        for f in pinned where f !== busy { schedule(f, value: 0) }
+        for f in pinned { try f.wait() }
+      }
+    }
+  }
+}
