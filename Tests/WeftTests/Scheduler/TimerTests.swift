@@ -165,4 +165,40 @@ extension TimerTests {
       }
     }
   }
+
+  /// A due timer fires at the next switch on any worker, not every 61st: four CPU-bound
+  /// fibers on two workers yield every 1 ms slice while 100 fibers sleep 10 to 70 ms (the
+  /// deadlines spread over one 61-tick period); the sleepers' lateness stays within a few
+  /// slices (the median was 20–75 ms before). The bounds leave room for a loaded machine
+  /// that deschedules the workers.
+  @Test func dueTimersFireAtTheNextSwitchWhileFibersYield() throws {
+    try withScheduler(threads: 2, watchdog: 60) { s in
+      let stop = Counter()
+      let running = Counter()
+      let yielders = (0..<4).map { _ in
+        s.spawn {
+          running.increment()
+          while stop.value == 0 {
+            spinFor(nanoseconds: 1_000_000)
+            yield()
+          }
+        }
+      }
+      running.spin { $0 == 4 }
+      let sleepers = (0..<100).map { i in
+        s.spawn { () throws -> Double in
+          let ms = 10 + Double(i) * 0.6
+          let start = monotonicNanoseconds()
+          try sleep(seconds: ms / 1000)
+          return Double(monotonicNanoseconds() - start) / 1e6 - ms  // ms late
+        }
+      }
+      let lateness = try sleepers.map { try $0.fetch() }.sorted()
+      stop.store(1)
+      for f in yielders { try f.wait() }
+      let median = lateness[lateness.count / 2], p90 = lateness[lateness.count * 9 / 10]
+      #expect(median < 8, "median lateness \(median) ms")
+      #expect(p90 < 20, "90th percentile lateness \(p90) ms (max \(lateness.last!) ms)")
+    }
+  }
 }
