@@ -23,6 +23,8 @@ final class Worker: @unchecked Sendable {
   /// The scheduler's timers, one load closer: `findLocalWork` looks at them at every switch.
   // SAFETY (unowned(unsafe)): the scheduler holds its timers as long as it holds its workers.
   unowned(unsafe) let timers: Timers
+  /// Completion I3: the free stack an inline run needs, the scheduler's default stack size.
+  let inlineRunMinimumFreeStack: UInt
   let deque = WorkStealingDeque()
   let inbox = StickyInbox()
   let parker = Parker()
@@ -84,6 +86,7 @@ final class Worker: @unchecked Sendable {
     self.pool = pool
     self.scheduler = scheduler
     timers = scheduler.timers
+    inlineRunMinimumFreeStack = UInt(scheduler.stacks.defaultUsable)
     local = .allocate(capacity: 1)
     local.initialize(to: Local(randomState: UInt64(index &+ 1) &* 0x9E37_79B9_7F4A_7C15))
   }
