@@ -31,6 +31,8 @@ final class Timers: @unchecked Sendable {
   deinit { words.deallocate() }
 
   var nextDeadline: UInt64 { UInt64(nextDeadlineWord.loadAcquire()) }
+  /// T1's word itself, for workers to check without touching this object (`Worker.fireDueTimers`).
+  var nextDeadlineAtomic: AtomicWord { nextDeadlineWord }
   var count: Int { lock.withLock { heap.count } }
 
   @discardableResult
@@ -76,8 +78,9 @@ final class Timers: @unchecked Sendable {
     return fireDue(next: next)
   }
 
-  @inline(never)
-  private func fireDue(next: UInt64) -> Int {
+  /// `fireDue` once a timer is pending: `next` is the earliest deadline seen (T1).
+  @discardableResult @inline(never)
+  func fireDue(next: UInt64) -> Int {
     let now = monotonicNanoseconds()
     if next > now { return 0 }
     var due: [TimerEntry] = []

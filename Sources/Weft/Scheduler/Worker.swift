@@ -20,9 +20,11 @@ final class Worker: @unchecked Sendable {
   let poolIndex: Int
   unowned(unsafe) let pool: Pool
   unowned(unsafe) let scheduler: Scheduler
-  /// The scheduler's timers, one load closer: `findLocalWork` looks at them at every switch.
-  // SAFETY (unowned(unsafe)): the scheduler holds its timers as long as it holds its workers.
-  unowned(unsafe) let timers: Timers
+  /// The timers' earliest deadline (T1), which `findLocalWork` loads at every switch: a copy
+  /// of the word's address, so that the check touches no object (a reference to the Timers
+  /// cost a retain and a release per switch).
+  // SAFETY: the scheduler holds its timers (and their words) as long as it holds its workers.
+  private let nextTimerDeadline: AtomicWord
   /// Completion I3: the free stack an inline run needs, the scheduler's default stack size.
   let inlineRunMinimumFreeStack: UInt
   let deque = WorkStealingDeque()
@@ -85,7 +87,7 @@ final class Worker: @unchecked Sendable {
     self.poolIndex = poolIndex
     self.pool = pool
     self.scheduler = scheduler
-    timers = scheduler.timers
+    nextTimerDeadline = scheduler.timers.nextDeadlineAtomic
     inlineRunMinimumFreeStack = UInt(scheduler.stacks.defaultUsable)
     local = .allocate(capacity: 1)
     local.initialize(to: Local(randomState: UInt64(index &+ 1) &* 0x9E37_79B9_7F4A_7C15))
@@ -146,7 +148,9 @@ final class Worker: @unchecked Sendable {
     // Due timers first, at every switch (T1: one atomic load when none is pending): their
     // fibers go to run-next or the inbox, ahead of yielded work, so a timer is late by one
     // slice at most while fibers yield (looking every 61st tick made that 61 slices).
-    timers.fireDue()
+    // Acquire: pairs with the release stores of the deadline in Timers.add / removeAt.
+    let next = nextTimerDeadline.loadAcquire()
+    if next != UInt.max { scheduler.timers.fireDue(next: UInt64(next)) }
     local.pointee.tick &+= 1
     if local.pointee.tick % Worker.fairnessInterval == 0 {
       // Go's fairness rule: now and then look at the shared queues first. Which of the two
