@@ -55,6 +55,12 @@ final class Worker: @unchecked Sendable {
     var tsanFiber: UnsafeMutableRawPointer? = nil
     var stackCache: [FiberStack] = []
     var randomState: UInt64
+    /// Fibers this worker started (`start`) and finished (`.finish`); a fiber may finish on
+    /// another worker than it started on, so only the sums over all workers mean anything
+    /// (read by `Scheduler.shutdown` after joining the threads). Inline runs count in
+    /// neither: the child neither starts nor finishes a stack of its own.
+    var fibersStarted = 0
+    var fibersFinished = 0
   }
 
   var current: AnyFiber? {
@@ -330,6 +336,7 @@ final class Worker: @unchecked Sendable {
       // A chain of completions (child wakes parent, parent finishes, …) always ends; only
       // fibers that hand off and park can ping-pong forever, so only they count (runNextCap).
       local.pointee.runNextStreak = 0
+      local.pointee.fibersFinished &+= 1
       Context.destroyTSanFiber(f)
       if let s = f.stack { scheduler.stacks.give(s, cache: &local.pointee.stackCache) }
       f.stack = nil
@@ -345,7 +352,12 @@ final class Worker: @unchecked Sendable {
     f.stack = stack
     Context.make(f, stack: stack)
     f.flags.fetchOrFull(FiberFlags.started)
+    local.pointee.fibersStarted &+= 1
   }
+
+  /// Started minus finished fibers of this worker; only the sum over all workers, taken after
+  /// they stopped, is the number of fibers abandoned (Scheduler L1).
+  var fibersStartedMinusFinished: Int { local.pointee.fibersStarted &- local.pointee.fibersFinished }
 
   /// A fiber woken while parking: back into this worker's queues.
   private func requeueLocal(_ f: AnyFiber) {
