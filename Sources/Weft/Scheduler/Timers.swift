@@ -31,7 +31,7 @@ final class Timers: @unchecked Sendable {
   deinit { words.deallocate() }
 
   var nextDeadline: UInt64 { UInt64(nextDeadlineWord.loadAcquire()) }
-  /// T1's word itself, for workers to check without touching this object (`Worker.fireDueTimers`).
+  /// T1's word itself, for workers to check without touching this object (`Worker.findLocalWork`).
   var nextDeadlineAtomic: AtomicWord { nextDeadlineWord }
   var count: Int { lock.withLock { heap.count } }
 
@@ -68,8 +68,9 @@ final class Timers: @unchecked Sendable {
     }
   }
 
-  /// Runs the actions of every entry due now. Returns how many ran. Workers call it at every
-  /// switch: with no timer pending it costs one atomic load (T1) and reads no clock.
+  /// Runs the actions of every entry due now. Returns how many ran. With no timer pending it
+  /// costs one atomic load (T1) and reads no clock; workers do the same load at every switch
+  /// on their own copy of the word (`Worker.findLocalWork`) and then call `fireDue(next:)`.
   @discardableResult @inline(__always)
   func fireDue() -> Int {
     // Acquire: pairs with the release stores of `nextDeadline` in `add` and `removeAt`.
