@@ -90,7 +90,7 @@ import Testing
   }
 
   /// One worker whose deque never empties (a chain of fibers each spawning the next): a due
-  /// timer still fires (the worker looks at the timers every 61st tick) and the sleeper runs.
+  /// timer still fires (the worker looks at the timers at every switch) and the sleeper runs.
   @Test func timersFireWhileTheOnlyWorkerNeverIdles() throws {
     let elapsed = try withScheduler(threads: 1, watchdog: 30) { s in
       let stop = Counter()
