@@ -23,9 +23,12 @@
 //   requested stack size.
 // - I4: only a fiber that has never started qualifies (the deque also holds fibers that were
 //   woken after parking; those must resume on their own stack).
-// - I3: inline runs nest (a child run inline may itself run a child inline), so one runs only
-//   while at least half of the waiter's stack is free: a chain of spawn-then-fetch thousands
-//   deep falls back to separate stacks instead of overflowing one.
+// - I3: a child run inline gets at least the stack it would have had on its own: it runs only
+//   while the waiter's free stack is at least the scheduler's default stack size (a fiber
+//   with a smaller stack never runs one). Default stacks are mapped with twice that size
+//   (StackPool.defaultMapped), so a default-stack waiter qualifies until its own frames and
+//   nested inline runs use up the headroom; a chain of spawn-then-fetch thousands deep then
+//   falls back to separate stacks instead of overflowing one.
 
 extension AnyFiber {
   /// Runs the body on the fiber's own stack, then completes.
@@ -107,8 +110,9 @@ extension AnyFiber {
     guard !waiter.sticky, let stack = waiter.stack else { return false }
     var probe: UInt8 = 0
     let sp = withUnsafeMutablePointer(to: &probe) { UInt(bitPattern: $0) }
-    guard sp > UInt(bitPattern: stack.lowestUsable) + UInt(stack.usable / 2) else { return false }  // I3
     unowned(unsafe) let worker = Worker.currentUnchecked
+    // I3: the child gets at least the stack it would have had on its own.
+    guard sp &- UInt(bitPattern: stack.lowestUsable) >= worker.inlineRunMinimumFreeStack else { return false }
     guard let bottom = worker.deque.pop() else { return false }
     // Popped from this worker's deque, it is ours (F1), and a deque holds only migratable
     // fibers of this worker's scheduler and pool (I2). Only one that never ran qualifies (I4).

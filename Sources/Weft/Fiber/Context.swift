@@ -81,13 +81,21 @@ private struct FinalSwitch {
 @inline(never)
 private func fiberMain(loopContext: UnsafeMutableRawPointer?) -> FinalSwitch {
   let worker = Worker.currentUnchecked
-  // SAFETY: the worker set `current` before switching in and keeps the fiber alive while it runs.
+  // A counted reference, kept explicitly until the last use below. The worker's `current`
+  // holds the fiber only while it is the one running: when it runs a child inline (Completion
+  // I1) `current` becomes the child, and if the child parks, the loop that takes it over may
+  // be another worker's, whose `current` never held this fiber. Until the child's body returns
+  // into this fiber (runInlineIfPossible then makes it `current` again) nothing else need keep
+  // it alive — its `Fiber` handle may be gone — so this frame does, explicitly: an implicit
+  // copy happened to do it, and the optimiser may end such a copy at its last visible use.
   let fiber = worker.current.unsafelyUnwrapped
-  Context.resumed(fiber, loopContext: loopContext)
-  fiber.runBody()
-  // The body is done and waiters are woken; the loop frees the stack after this switch.
-  let last = Worker.currentUnchecked
-  last.pending = .finish
-  if Context.exclusivityHooksEnabled { swift_task_exitThreadLocalContext(fiber.exclusivityState) }
-  return FinalSwitch(context: last.loopContext, tsanFiber: last.tsanFiber)
+  return withExtendedLifetime(fiber) { () -> FinalSwitch in
+    Context.resumed(fiber, loopContext: loopContext)
+    fiber.runBody()
+    // The body is done and waiters are woken; the loop frees the stack after this switch.
+    let last = Worker.currentUnchecked
+    last.pending = .finish
+    if Context.exclusivityHooksEnabled { swift_task_exitThreadLocalContext(fiber.exclusivityState) }
+    return FinalSwitch(context: last.loopContext, tsanFiber: last.tsanFiber)
+  }
 }

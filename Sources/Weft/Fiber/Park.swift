@@ -63,11 +63,21 @@ extension AnyFiber {
     var s = state.loadAcquire()
     while true {
       switch s {
+      case FiberState.parked where isThreadFiber:
+        // Until the CAS, the parked thread keeps its thread fiber alive; after it, the thread
+        // may return, exit and release the fiber (ThreadFiberSlot) before the futex wake
+        // below. Retained first, the fiber outlives the wake whatever the caller holds.
+        let kept = Unmanaged.passRetained(self)
+        defer { kept.release() }
+        // Full CAS: pairs with parkThread's acquire load of `runnable`.
+        let seen = state.fetchCompareExchangeFull(FiberState.parked, FiberState.runnable)
+        if seen == FiberState.parked { state.futexWake(1); return }
+        s = seen
       case FiberState.parked:
         // Full CAS: pairs with the loop's CAS running → parked (F2).
         let seen = state.fetchCompareExchangeFull(FiberState.parked, FiberState.runnable)
         if seen == FiberState.parked {
-          if isThreadFiber { state.futexWake(1) } else { Scheduler.enqueueWoken(self) }
+          Scheduler.enqueueWoken(self)
           return
         }
         s = seen

@@ -71,7 +71,13 @@ let pageSize: Int = Int(sysconf(Int32(_SC_PAGESIZE)))
 /// - I2: `releaseAll` (shutdown, deinit) unmaps every cached stack and every slab whose
 ///   stacks are all free; stacks of fibers abandoned at shutdown stay mapped.
 final class StackPool: @unchecked Sendable {
+  /// The usable size a fiber that does not ask for one is promised (the scheduler's default).
   let defaultUsable: Int
+  /// The usable size a default stack is actually mapped with: twice `defaultUsable`, so that a
+  /// default-stack waiter has room to run a default-size child inline (Completion I3). The
+  /// mapping is `MAP_NORESERVE` and committed as touched, so the headroom costs address
+  /// space, not memory, until a fiber uses it.
+  let defaultMapped: Int
   private let lock = OwnedFutexLock()
   // SAFETY: the fields below are guarded by `lock`.
   private var free: [FiberStack] = []
@@ -107,6 +113,7 @@ final class StackPool: @unchecked Sendable {
 
   init(defaultStackSize: Int, guardedLimit: Int = StackPool.processGuardedLimit) {
     defaultUsable = roundUpToPage(max(defaultStackSize, 16 * 1024))
+    defaultMapped = 2 * defaultUsable
     self.guardedLimit = guardedLimit
   }
 
@@ -142,8 +149,9 @@ final class StackPool: @unchecked Sendable {
 
   /// A stack with at least `size` usable bytes.
   func take(size: Int, cache: inout [FiberStack]) -> FiberStack {
-    let usable = roundUpToPage(max(size, 16 * 1024))
-    if usable == defaultUsable {
+    var usable = roundUpToPage(max(size, 16 * 1024))
+    if usable == defaultUsable { usable = defaultMapped }
+    if usable == defaultMapped {
       if let s = cache.popLast() { return s }
       lock.lock.lock()
       if let s = free.popLast() ?? cold.popLast() { lock.lock.unlock(); return s }
@@ -154,7 +162,7 @@ final class StackPool: @unchecked Sendable {
 
   /// Returns a stack after its fiber finished (called on the worker, off that stack).
   func give(_ stack: FiberStack, cache: inout [FiberStack]) {
-    guard stack.usable == defaultUsable else { return unmap(stack) }
+    guard stack.usable == defaultMapped else { return unmap(stack) }
     if cache.count < StackPool.workerCacheLimit { cache.append(stack); return }
     lock.lock.withLock { free.append(stack) }
   }
@@ -206,7 +214,7 @@ final class StackPool: @unchecked Sendable {
       releaseGuardedBudget()
       // Fall through to an unguarded stack: the mapping budget or memory ran short.
     }
-    if usable == defaultUsable { return takeFromSlab() }
+    if usable == defaultMapped { return takeFromSlab() }
     let length = usable + roundUpToPage(FiberStack.infoBytes)
     guard let base = mapAnonymous(length) else { outOfMemory(length) }
     let s = FiberStack(base: base, length: length, usable: usable, guarded: false, fromSlab: false)
@@ -218,13 +226,13 @@ final class StackPool: @unchecked Sendable {
     lock.lock.lock()
     if let s = slabFree.popLast() { lock.lock.unlock(); return s }
     lock.lock.unlock()
-    let stride = defaultUsable + roundUpToPage(FiberStack.infoBytes)
+    let stride = defaultMapped + roundUpToPage(FiberStack.infoBytes)
     let total = stride * StackPool.slabStacks
     guard let slab = mapAnonymous(total) else { outOfMemory(total) }
     var carved: [FiberStack] = []
     carved.reserveCapacity(StackPool.slabStacks)
     for i in 0..<StackPool.slabStacks {
-      let s = FiberStack(base: slab + i * stride, length: stride, usable: defaultUsable, guarded: false, fromSlab: true)
+      let s = FiberStack(base: slab + i * stride, length: stride, usable: defaultMapped, guarded: false, fromSlab: true)
       s.prepare()
       carved.append(s)
     }

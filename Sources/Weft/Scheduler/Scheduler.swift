@@ -11,7 +11,16 @@ import Glibc
 ///
 /// Threads are numbered as in Julia: interactive workers first (1…i), then default ones.
 public final class Scheduler: @unchecked Sendable {
-  // SAFETY: all stored properties are immutable after init except the atomic `flags`.
+  // SAFETY: all stored properties are immutable after init except the atomic `flags`, and
+  // `threadHandles` and `abandonedAtShutdown`, written by `shutdown()` (once, CAS on `flags`).
+  //
+  // Lifetime after shutdown:
+  // - L1: a scheduler that abandoned fibers at shutdown (started, not finished, counted by the
+  //   workers' owner-only counters and summed after joining them) is never freed: wakes of
+  //   those fibers dereference it and their home workers without counting references. With
+  //   none abandoned, no fiber can be woken any more, and the last reference frees it.
+  // - L2: after shutdown begins, `submit` from anything but the scheduler's own fibers is
+  //   `Weft misuse:` (the fiber would never run; accepting it would also abandon it uncounted).
   let pools: [Pool]
   // SAFETY (unowned(unsafe)): `pools` holds both for the scheduler's lifetime; not counting
   // references keeps the spawn path off the shared objects' reference counts.
@@ -108,8 +117,17 @@ public final class Scheduler: @unchecked Sendable {
 
   var isShuttingDown: Bool { flags[0].loadAcquire() != 0 }
 
-  /// Stops the workers and joins their threads. Runnable fibers are run first; fibers still
-  /// blocked when the workers stop are abandoned (never resumed, their stacks not freed).
+  /// Stops the workers and joins their threads. Runnable fibers are run first, and so is what
+  /// they spawn meanwhile; fibers still blocked when the workers stop are abandoned: never
+  /// resumed, their stacks not freed.
+  ///
+  /// Lifetime after shutdown (Docs/Semantics.md, "Shutdown"): if any fiber was abandoned, the
+  /// scheduler stays allocated for the rest of the process, so a later wake of such a fiber
+  /// (an `Event.notify()` from another thread, say) is safe; it is ignored — the fiber goes
+  /// into a queue no worker looks at again — and the fiber stays abandoned. A sticky fiber
+  /// woken during shutdown after its home worker exited is abandoned the same way. New work is
+  /// misuse: `spawn` or `schedule` of a created fiber on a shut-down scheduler, other than
+  /// by its own fibers while they drain, stops the program with a `Weft misuse:` message.
   /// - Precondition: not called from one of this scheduler's own fibers; not the shared one.
   public func shutdown() {
     precondition(Worker.current?.scheduler !== self,
@@ -122,8 +140,21 @@ public final class Scheduler: @unchecked Sendable {
     }
     for t in threadHandles { pthread_join(t, nil) }
     threadHandles = []
+    // L1: the threads are joined, so their owner-only counters are ours to read, and no fiber
+    // runs any more: every fiber started and not finished is parked or queued for good.
+    let abandoned = workers.reduce(0) { $0 &+ $1.fibersStartedMinusFinished }
+    if abandoned > 0 {
+      // Such a fiber's wakers reach this scheduler and its workers through uncounted
+      // pointers (Scheduler.enqueueWoken): keep them allocated, for good.
+      _ = Unmanaged.passRetained(self)
+      abandonedAtShutdown = abandoned
+    }
     stacks.releaseAll()
   }
+
+  /// Fibers abandoned by `shutdown()` (for dumps and tests); written once, before `shutdown`
+  /// returns, by the thread that called it.
+  private(set) var abandonedAtShutdown = 0
 
   /// The shared scheduler once started, as an unretained pointer (0 before): written once by
   /// `markShared` while `shared` is being initialised, read from any thread (`shutdown()` of
@@ -152,6 +183,7 @@ public final class Scheduler: @unchecked Sendable {
   /// Makes a created fiber runnable for the first time (Julia's `schedule` of a new task).
   @usableFromInline
   func submit(_ f: AnyFiber) {
+    if isShuttingDown { checkSubmitDuringShutdown(f) }
     let seen = f.state.fetchCompareExchangeFull(FiberState.created, FiberState.runnable)
     precondition(seen == FiberState.created,
       "Weft misuse: schedule(_:) of fiber \(f.id), which was already started (it is \(FiberState.name(seen)))")
@@ -184,6 +216,15 @@ public final class Scheduler: @unchecked Sendable {
       p.injector.push(f)
     }
     p.notifyWork()
+  }
+
+  /// L2: once shutdown began, only this scheduler's own fibers (still running while the
+  /// workers drain) may start fibers on it; from anywhere else the fiber would never run.
+  @inline(never)
+  private func checkSubmitDuringShutdown(_ f: AnyFiber) {
+    if let w = Worker.current, w.scheduler === self { return }
+    preconditionFailure("Weft misuse: spawn or schedule of fiber \(f.id) on a scheduler that was shut down; "
+      + "it would never run: start fibers before shutdown(), or on another scheduler")
   }
 
   /// Queues a fiber that a wake made runnable (FiberState F3): sticky ones to their home

@@ -2,10 +2,15 @@
 ///
 /// A binary min-heap of `TimerEntry` under `lock`, ordered by (deadline, sequence).
 /// - T1: `nextDeadline` (atomic) is the earliest deadline in the heap, or `UInt.max`; workers
-///   read it without the lock to decide whether to take the lock and fire.
+///   read it without the lock at every switch (`fireDue`) and read the clock, and take the
+///   lock, only when a timer is pending (resp. due). So a due timer fires at the next switch
+///   on any worker: while fibers yield, it is late by about one slice at most.
 /// - T2: at most one parked worker sleeps with a timeout ("the timer sleeper"); adding an
 ///   earlier deadline unparks it, or, with no timer sleeper, wakes a parked worker that will
-///   become one. So a due timer fires even while other workers are busy forever.
+///   become one. A sleeper woken for any reason (its inbox, work, its timeout) gives the
+///   role up and, if timers are still pending once it fired the due ones, wakes a parked
+///   worker to take it (`handOffSleeperRole`). So a due timer fires while any worker is
+///   idle, even while the others are busy forever.
 /// - T3: an entry's action runs at most once, outside the lock, and never after `cancel`
 ///   returned for it: `fireDue` marks the entries it takes `firing` under the lock, and
 ///   `cancel` of a firing entry waits until its action has returned (the action itself must
@@ -26,6 +31,8 @@ final class Timers: @unchecked Sendable {
   deinit { words.deallocate() }
 
   var nextDeadline: UInt64 { UInt64(nextDeadlineWord.loadAcquire()) }
+  /// T1's word itself, for workers to check without touching this object (`Worker.findLocalWork`).
+  var nextDeadlineAtomic: AtomicWord { nextDeadlineWord }
   var count: Int { lock.withLock { heap.count } }
 
   @discardableResult
@@ -61,11 +68,20 @@ final class Timers: @unchecked Sendable {
     }
   }
 
-  /// Runs the actions of every entry due at `now`. Returns how many ran.
-  @discardableResult
+  /// Runs the actions of every entry due now. Returns how many ran. With no timer pending it
+  /// costs one atomic load (T1) and reads no clock; workers do the same load at every switch
+  /// on their own copy of the word (`Worker.findLocalWork`) and then call `fireDue(next:)`.
+  @discardableResult @inline(__always)
   func fireDue() -> Int {
+    // Acquire: pairs with the release stores of `nextDeadline` in `add` and `removeAt`.
     let next = UInt64(nextDeadlineWord.loadAcquire())  // T1
     if next == UInt64(UInt.max) { return 0 }
+    return fireDue(next: next)
+  }
+
+  /// `fireDue` once a timer is pending: `next` is the earliest deadline seen (T1).
+  @discardableResult @inline(never)
+  func fireDue(next: UInt64) -> Int {
     let now = monotonicNanoseconds()
     if next > now { return 0 }
     var due: [TimerEntry] = []
@@ -94,11 +110,30 @@ final class Timers: @unchecked Sendable {
     return first.deadline > now ? Int64(first.deadline - now) : 0
   }
 
-  func releaseSleeper(_ w: Worker) {
+  /// T2: a worker that was woken gives the timer role up; true if it held it.
+  func releaseSleeper(_ w: Worker) -> Bool {
     lock.lock()
-    if sleeper === w { sleeper = nil }
-    lock.unlock()
+    defer { lock.unlock() }
+    guard sleeper === w else { return false }
+    sleeper = nil
+    return true
   }
+
+  /// T2: called by a worker that left the timer role once it has fired what was due. With
+  /// timers still pending, it may now run a fiber that never yields while the other workers
+  /// sleep without a timeout, so it wakes a parked worker that claims the role when it parks
+  /// again (`Scheduler.wakeParkedWorkerForTimers`: one worker, and none while one searches —
+  /// a searcher parks or, finding work, wakes the next, W2). No timer pending: nothing to do.
+  func handOffSleeperRole() {
+    lock.lock()
+    let orphaned = !heap.isEmpty && sleeper == nil
+    lock.unlock()
+    if orphaned { scheduler.wakeParkedWorkerForTimers() }
+  }
+
+  /// For `Timers+Testing.swift`.
+  func withLockForTesting<R>(_ body: () -> R) -> R { lock.withLock(body) }
+  var sleeperForTesting: Worker? { sleeper }
 
   // MARK: Heap
 

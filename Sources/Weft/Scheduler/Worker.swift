@@ -20,6 +20,13 @@ final class Worker: @unchecked Sendable {
   let poolIndex: Int
   unowned(unsafe) let pool: Pool
   unowned(unsafe) let scheduler: Scheduler
+  /// The timers' earliest deadline (T1), which `findLocalWork` loads at every switch: a copy
+  /// of the word's address, so that the check touches no object (a reference to the Timers
+  /// cost a retain and a release per switch).
+  // SAFETY: the scheduler holds its timers (and their words) as long as it holds its workers.
+  private let nextTimerDeadline: AtomicWord
+  /// Completion I3: the free stack an inline run needs, the scheduler's default stack size.
+  let inlineRunMinimumFreeStack: UInt
   let deque = WorkStealingDeque()
   let inbox = StickyInbox()
   let parker = Parker()
@@ -48,6 +55,12 @@ final class Worker: @unchecked Sendable {
     var tsanFiber: UnsafeMutableRawPointer? = nil
     var stackCache: [FiberStack] = []
     var randomState: UInt64
+    /// Fibers this worker started (`start`) and finished (`.finish`); a fiber may finish on
+    /// another worker than it started on, so only the sums over all workers mean anything
+    /// (read by `Scheduler.shutdown` after joining the threads). Inline runs count in
+    /// neither: the child neither starts nor finishes a stack of its own.
+    var fibersStarted = 0
+    var fibersFinished = 0
   }
 
   var current: AnyFiber? {
@@ -80,6 +93,8 @@ final class Worker: @unchecked Sendable {
     self.poolIndex = poolIndex
     self.pool = pool
     self.scheduler = scheduler
+    nextTimerDeadline = scheduler.timers.nextDeadlineAtomic
+    inlineRunMinimumFreeStack = UInt(scheduler.stacks.defaultUsable)
     local = .allocate(capacity: 1)
     local.initialize(to: Local(randomState: UInt64(index &+ 1) &* 0x9E37_79B9_7F4A_7C15))
   }
@@ -138,12 +153,17 @@ final class Worker: @unchecked Sendable {
 
   /// Local work first, then the pool's shared queues. Owner only.
   func findLocalWork() -> AnyFiber? {
+    // Due timers first, at every switch (T1: one atomic load when none is pending): their
+    // fibers go to run-next or the inbox, ahead of yielded work, so a timer is late by one
+    // slice at most while fibers yield (looking every 61st tick made that 61 slices).
+    // Acquire: pairs with the release stores of the deadline in Timers.add / removeAt.
+    let next = nextTimerDeadline.loadAcquire()
+    if next != UInt.max { scheduler.timers.fireDue(next: UInt64(next)) }
     local.pointee.tick &+= 1
     if local.pointee.tick % Worker.fairnessInterval == 0 {
       // Go's fairness rule: now and then look at the shared queues first. Which of the two
       // goes first alternates, so that a busy inbox (sticky fibers waking each other) cannot
       // starve the injector, nor a busy injector the inbox.
-      scheduler.timers.fireDue()
       let injectorFirst = (local.pointee.tick / Worker.fairnessInterval) & 1 == 0
       if let f = injectorFirst ? pool.injector.pop() ?? inbox.pop() : inbox.pop() ?? pool.injector.pop() {
         local.pointee.runNextStreak = 0
@@ -156,11 +176,7 @@ final class Worker: @unchecked Sendable {
     }
     local.pointee.runNextStreak = 0
     // Yielded fibers last: yield() goes behind everything runnable, injected work included.
-    if let f = deque.pop() ?? inbox.pop() ?? pool.injector.pop() ?? local.pointee.yielded.popFirst() { return f }
-    if scheduler.timers.fireDue() > 0, let f = takeRunNext() ?? inbox.pop() ?? deque.pop() ?? pool.injector.pop() {
-      return f
-    }
-    return nil
+    return deque.pop() ?? inbox.pop() ?? pool.injector.pop() ?? local.pointee.yielded.popFirst()
   }
 
   /// Steals from the other workers of the pool, starting at a random one.
@@ -259,12 +275,13 @@ final class Worker: @unchecked Sendable {
     local.pointee.isSearching = false
     fenceFull()  // W1: pairs with the producer's fence in Pool.notifyWork
     let slept = !workVisible()
+    var wasTimerSleeper = false
     if slept {
       status.storeRelease(Status.parked.rawValue)
       scheduler.stacks.trim()  // idle time: give surplus cached stack memory back
       let timeout = scheduler.timers.claimSleeper(self)
       parker.park(timeoutNanoseconds: timeout)
-      scheduler.timers.releaseSleeper(self)
+      wasTimerSleeper = scheduler.timers.releaseSleeper(self)
     }
     local.pointee.isSearching = pool.idle.transitionFromParked(poolIndex)
     if !slept && wasSearching && !local.pointee.isSearching {
@@ -276,6 +293,8 @@ final class Worker: @unchecked Sendable {
     }
     status.storeRelease(local.pointee.isSearching ? Status.searching.rawValue : Status.running.rawValue)
     scheduler.timers.fireDue()
+    // T2: this worker may now run a fiber that never yields; pending timers need a sleeper.
+    if wasTimerSleeper { scheduler.timers.handOffSleeperRole() }
   }
 
   /// Switches into `f` and, once it has switched out, does what it asked for (F2).
@@ -319,6 +338,7 @@ final class Worker: @unchecked Sendable {
       // A chain of completions (child wakes parent, parent finishes, …) always ends; only
       // fibers that hand off and park can ping-pong forever, so only they count (runNextCap).
       local.pointee.runNextStreak = 0
+      local.pointee.fibersFinished &+= 1
       Context.destroyTSanFiber(f)
       if let s = f.stack { scheduler.stacks.give(s, cache: &local.pointee.stackCache) }
       f.stack = nil
@@ -334,7 +354,12 @@ final class Worker: @unchecked Sendable {
     f.stack = stack
     Context.make(f, stack: stack)
     f.flags.fetchOrFull(FiberFlags.started)
+    local.pointee.fibersStarted &+= 1
   }
+
+  /// Started minus finished fibers of this worker; only the sum over all workers, taken after
+  /// they stopped, is the number of fibers abandoned (Scheduler L1).
+  var fibersStartedMinusFinished: Int { local.pointee.fibersStarted &- local.pointee.fibersFinished }
 
   /// A fiber woken while parking: back into this worker's queues.
   private func requeueLocal(_ f: AnyFiber) {

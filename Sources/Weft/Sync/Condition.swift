@@ -140,9 +140,16 @@ public final class Condition: @unchecked Sendable {
       boundWorker.storeRelease(UInt(Threads.threadid()))
       return
     }
+    // Name both threads so that two non-worker threads read differently: a worker by its
+    // number, any other thread by its thread fiber's id (the key's tag, see currentThreadKey).
     let bound = boundWorker.loadAcquire()
-    let owner = bound == 0 ? "a thread that is not a Weft worker" : "worker \(bound)"
-    preconditionFailure("Weft misuse: Condition.\(operation) called on \(AnyFiber.currentPlaceDescription), "
+    let boundKey = binding.loadAcquire()
+    let here = ThreadLocal.worker != nil ? AnyFiber.currentPlaceDescription
+      : "a thread that is not a Weft worker (thread fiber \(key >> 1))"
+    let owner = bound != 0 ? "worker \(bound)"
+      : boundKey & 1 == 1 ? "another thread that is not a Weft worker (thread fiber \(boundKey >> 1))"
+      : "another Weft worker"
+    preconditionFailure("Weft misuse: Condition.\(operation) called on \(here), "
       + "but this Condition is used on \(owner); a Condition is not thread-safe: use it only from fibers "
       + "of one worker (spawn(sticky: true)), or use Threads.Condition")
   }

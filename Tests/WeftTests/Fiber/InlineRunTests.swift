@@ -120,3 +120,30 @@ extension InlineRunTests {
     }
   }
 }
+
+extension InlineRunTests {
+  /// I3: a child inherits no less stack than it would have had on its own. A default-stack
+  /// child fetched by a fiber with a 64 KiB stack recurses through ~120 KB: it must run on
+  /// its own stack (run inline on the waiter's, it overflowed and aborted the process).
+  @Test func childIsNotInlinedOntoASmallerStack() throws {
+    let s = Scheduler(threads: 1)
+    defer { s.shutdown() }
+    try withWatchdog(30, scheduler: s) {
+      let r = try s.spawn(stackSize: 64 * 1024) { () throws -> Int in
+        try spawn { recurseThroughStack(depth: 120) }.fetch()
+      }.fetch()
+      #expect(r == 120)
+    }
+  }
+}
+
+/// Uses about 1 KB of stack per level (a 1,000-byte temporary allocation, which Swift puts on
+/// the stack below 1 KiB) and returns `depth`.
+@inline(never)
+func recurseThroughStack(depth: Int) -> Int {
+  if depth == 0 { return 0 }
+  return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 1000) { buffer in
+    buffer.initialize(repeating: UInt8(truncatingIfNeeded: depth))
+    return Int(buffer[depth % 1000] == UInt8(truncatingIfNeeded: depth) ? 1 : 0) + recurseThroughStack(depth: depth - 1)
+  }
+}

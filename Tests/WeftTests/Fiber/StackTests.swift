@@ -42,14 +42,15 @@ func useStack(bytes: Int, origin: UInt = 0) -> Int {
     #expect(result > 1000)
   }
 
-  /// The control for the test above: the same recursion overflows the default stack.
+  /// The control for the test above: the same recursion overflows the default stack (mapped
+  /// with twice the default size, the headroom for inline runs: Completion I3).
   @Test func theSameRecursionOverflowsTheDefaultStack() async {
     let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
       let s = Scheduler(threads: 1)
       _ = try s.spawn { useStack(bytes: 3 << 20) }.fetch()
     }
     let text = stderrText(result)
-    #expect(text.contains("fiber stack overflow (stack size \(Scheduler.standardStackSize) bytes, guard page hit)"), "\(text)")
+    #expect(text.contains("fiber stack overflow (stack size \(2 * Scheduler.standardStackSize) bytes, guard page hit)"), "\(text)")
   }
 
   /// The scheduler's default size applies to fibers that ask for none; the process default is
@@ -58,8 +59,11 @@ func useStack(bytes: Int, origin: UInt = 0) -> Int {
     #expect(Scheduler.standardStackSize == 1 << 20 || getenv("WEFT_STACK_SIZE") != nil)
     try withScheduler(threads: 1, stackSize: 256 * 1024) { s in
       #expect(s.defaultStackSize == 256 * 1024)
+      // Default stacks are mapped with the default size again as headroom, so that a fiber
+      // can run a default-size child inline (Completion I3).
       let usable = try s.spawn { Fiber.current.stack!.usable }.fetch()
-      #expect(usable == 256 * 1024)
+      #expect(usable == 2 * 256 * 1024)
+      #expect(s.stacks.defaultUsable == 256 * 1024)
       let odd = try s.spawn(stackSize: 100_000) { Fiber.current.stack!.usable }.fetch()
       #expect(odd >= 100_000 && odd % pageSize == 0)
       let deep = try s.spawn { useStack(bytes: 128 * 1024) }.fetch()
@@ -113,8 +117,8 @@ func useStack(bytes: Int, origin: UInt = 0) -> Int {
   }
 
   /// Slab stacks have no guard page; a canary at the lowest word is checked at every switch.
-  /// Here a fiber on slab slot 63 (the first one handed out) recurses 16 KiB past its 64 KiB
-  /// stack into the free slot below it (mapped memory, so nothing faults), then returns: the
+  /// Here a fiber on slab slot 63 (the first one handed out) recurses 16 KiB past its 128 KiB
+  /// stack (a 64 KiB default, mapped twice over: Completion I3) into the free slot below it (mapped memory, so nothing faults), then returns: the
   /// worker finds the canary overwritten when the fiber switches out for the last time.
   /// Observed: detected on every run, "stack canary overwritten". (A recursion that runs past
   /// all the mapped memory below the slab faults instead, and the handler, seeing no guard
@@ -123,7 +127,7 @@ func useStack(bytes: Int, origin: UInt = 0) -> Int {
   @Test func canaryOverflowOfASlabStackIsDetectedAtTheSwitch() async {
     let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
       let s = Scheduler(threads: 1, interactiveThreads: 0, stackSize: 64 * 1024, guardedStackLimit: 0)
-      let f = s.spawn { () -> (Bool, Int) in (Fiber.current.stack!.fromSlab, useStack(bytes: 80 * 1024)) }
+      let f = s.spawn { () -> (Bool, Int) in (Fiber.current.stack!.fromSlab, useStack(bytes: 144 * 1024)) }
       _ = try f.fetch()
       // fetch() returns when the body is done, before the fiber's last switch out, where
       // the worker checks the canary; shutdown() joins the worker, so the check has run.
@@ -131,7 +135,7 @@ func useStack(bytes: Int, origin: UInt = 0) -> Int {
       writeToStandardError("fiber finished and was not caught\n")
     }
     let text = stderrText(result)
-    #expect(text.contains("fiber stack overflow (stack size 65536 bytes, stack canary overwritten)"), "\(text)")
+    #expect(text.contains("fiber stack overflow (stack size 131072 bytes, stack canary overwritten)"), "\(text)")
     #expect(!text.contains("not caught"))
   }
 

@@ -90,3 +90,46 @@ import Testing
     }
   }
 }
+
+extension LifecycleTests {
+  /// A shut-down scheduler whose fibers were abandoned stays allocated, so a late wake of
+  /// such a fiber (an `Event.notify()` from another thread, after the last reference to the
+  /// scheduler is gone) touches valid memory; the wake is ignored and the fiber stays
+  /// abandoned. (The scheduler used to be freed, and the wake wrote into its queues.)
+  @Test func wakeOfAnAbandonedFiberAfterShutdownIsIgnored() throws {
+    let migratable = Event(), sticky = Event()
+    weak var released: Scheduler?
+    var fibers: [Fiber<Void>] = []
+    do {
+      let s = Scheduler(threads: 2)
+      released = s
+      fibers = [s.spawn { migratable.wait() }, s.spawn(sticky: true) { sticky.wait() }]
+      withWatchdog(scheduler: s) {
+        for f in fibers { spinUntil { f.state.loadAcquire() == FiberState.parked } }
+        s.shutdown()
+      }
+      #expect(s.abandonedAtShutdown == 2)
+    }
+    #expect(released != nil, "a scheduler with abandoned fibers must stay allocated")
+    try onNewThread {
+      migratable.notify()
+      sticky.notify()
+    }
+    #expect(fibers.allSatisfy { !$0.isDone })
+  }
+
+  /// A scheduler whose fibers all finished is released by its last reference as usual.
+  @Test func shutDownSchedulerWithoutAbandonedFibersIsReleased() throws {
+    weak var released: Scheduler?
+    do {
+      let s = Scheduler(threads: 2)
+      released = s
+      let r = try withWatchdog(scheduler: s) {
+        try s.spawn { try spawn { 1 }.fetch() + (try spawn(sticky: true) { 1 }.fetch()) }.fetch()
+      }
+      #expect(r == 2)
+      s.shutdown()
+    }
+    #expect(released == nil)
+  }
+}

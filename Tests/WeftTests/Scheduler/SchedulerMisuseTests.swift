@@ -52,3 +52,16 @@ import Testing
     #expect(stderrText(r).contains("which was already started (it is done)"))
   }
 }
+
+extension SchedulerMisuseTests {
+  /// New work on a scheduler that was shut down would never run.
+  @Test func spawnAfterShutdown() async {
+    let r = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      let s = Scheduler(threads: 1)
+      s.shutdown()
+      _ = s.spawn { 1 }
+    }
+    #expect(stderrText(r).contains("Weft misuse: spawn or schedule of fiber"))
+    #expect(stderrText(r).contains("on a scheduler that was shut down"))
+  }
+}

@@ -90,7 +90,7 @@ import Testing
   }
 
   /// One worker whose deque never empties (a chain of fibers each spawning the next): a due
-  /// timer still fires (the worker looks at the timers every 61st tick) and the sleeper runs.
+  /// timer still fires (the worker looks at the timers at every switch) and the sleeper runs.
   @Test func timersFireWhileTheOnlyWorkerNeverIdles() throws {
     let elapsed = try withScheduler(threads: 1, watchdog: 30) { s in
       let stop = Counter()
@@ -122,6 +122,83 @@ import Testing
       }.fetch()
       #expect(t == 1)
       for f in spinners { try f.wait() }
+    }
+  }
+}
+
+extension TimerTests {
+  /// T2 hand-off: the timer sleeper is woken for sticky work (its inbox) that then computes
+  /// for 300 ms without yielding, while the other workers idle. One of them must take the
+  /// timer role, so a 20 ms sleep ends before the computation does (it used to end after it,
+  /// when the busy worker next looked at the timers).
+  @Test func timerRoleMovesOnWhenTheSleeperIsWokenForStickyWork() throws {
+    try withScheduler(threads: 3, watchdog: 60) { s in
+      for _ in 0..<5 {
+        let computed = Counter()
+        // One sticky fiber parked on each worker (round-robin from this thread); woken with
+        // 1 it computes, with 0 it just returns.
+        let pinned = (0..<3).map { _ in
+          s.spawn(sticky: true) { () throws -> Void in
+            if try wait() as? Int == 1 {
+              spinFor(nanoseconds: 300_000_000)
+              computed.increment()
+            }
+          }
+        }
+        for f in pinned { spinUntil { f.state.loadAcquire() == FiberState.parked } }
+        let sleeper = s.spawn { () throws -> Bool in
+          try sleep(seconds: 0.02)
+          return computed.value == 0
+        }
+        // Every worker parked, one of them with the timer role.
+        var holder: Int? = nil
+        spinUntil {
+          holder = s.timers.sleeperIndex
+          return holder != nil && s.defaultPool.idle.counts.unparked == 0
+        }
+        let busy = try #require(pinned.first { $0.home?.index == holder })
+        schedule(busy, value: 1)  // through the holder's inbox (Pool.unparkForInbox)
+        let sleptLessThanTheComputation = try sleeper.fetch()
+        #expect(sleptLessThanTheComputation)
+        for f in pinned where f !== busy { schedule(f, value: 0) }
+        for f in pinned { try f.wait() }
+      }
+    }
+  }
+
+  /// A due timer fires at the next switch on any worker, not every 61st: four CPU-bound
+  /// fibers on two workers yield every 1 ms slice while 100 fibers sleep 10 to 70 ms (the
+  /// deadlines spread over one 61-tick period); the sleepers' lateness stays within a few
+  /// slices (the median was 20–75 ms before). The bounds leave room for a loaded machine
+  /// that deschedules the workers.
+  @Test func dueTimersFireAtTheNextSwitchWhileFibersYield() throws {
+    try withScheduler(threads: 2, watchdog: 60) { s in
+      let stop = Counter()
+      let running = Counter()
+      let yielders = (0..<4).map { _ in
+        s.spawn {
+          running.increment()
+          while stop.value == 0 {
+            spinFor(nanoseconds: 1_000_000)
+            yield()
+          }
+        }
+      }
+      running.spin { $0 == 4 }
+      let sleepers = (0..<100).map { i in
+        s.spawn { () throws -> Double in
+          let ms = 10 + Double(i) * 0.6
+          let start = monotonicNanoseconds()
+          try sleep(seconds: ms / 1000)
+          return Double(monotonicNanoseconds() - start) / 1e6 - ms  // ms late
+        }
+      }
+      let lateness = try sleepers.map { try $0.fetch() }.sorted()
+      stop.store(1)
+      for f in yielders { try f.wait() }
+      let median = lateness[lateness.count / 2], p90 = lateness[lateness.count * 9 / 10]
+      #expect(median < 8, "median lateness \(median) ms")
+      #expect(p90 < 20, "90th percentile lateness \(p90) ms (max \(lateness.last!) ms)")
     }
   }
 }

@@ -109,3 +109,8 @@ func spinFor(nanoseconds n: UInt64) {
   let end = monotonicNanoseconds() &+ n
   while monotonicNanoseconds() < end { cpuRelax() }
 }
+
+/// Spins (never sleeps) until `condition` holds; bounded by the test's watchdog.
+func spinUntil(_ condition: () -> Bool) {
+  while !condition() { cpuRelax() }
+}

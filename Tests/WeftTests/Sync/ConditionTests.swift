@@ -146,6 +146,23 @@ import Testing
       _ = try? s.spawn { c.notify() }.fetch()  // binds to worker 1
       _ = try? c.wait()
     }
-    #expect(standardError(result).contains("Weft misuse: Condition.wait() called on a thread that is not a Weft worker, but this Condition is used on worker 1"))
+    #expect(standardError(result).contains("Weft misuse: Condition.wait() called on a thread that is not a Weft worker (thread fiber "))
+    #expect(standardError(result).contains("but this Condition is used on worker 1"))
+  }
+
+  /// Two non-worker threads: the message tells them apart (by thread fiber) and names the fix.
+  @Test func useFromTwoNonWorkerThreadsNamesBoth() async {
+    let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      let c = Weft.Condition()
+      _ = c.notify()  // binds to this (non-worker) thread
+      let mine = AnyFiber.currentContext.id
+      FileHandle.standardError.write(Data("bound by thread fiber \(mine)\n".utf8))
+      _ = try? onNewThread { c.notify() }
+    }
+    let text = standardError(result)
+    let bound = text.split(separator: "\n").first { $0.hasPrefix("bound by thread fiber ") }.map { $0.dropFirst(22) } ?? "?"
+    #expect(text.contains("Weft misuse: Condition.notify(value:all:) called on a thread that is not a Weft worker (thread fiber "))
+    #expect(text.contains("but this Condition is used on another thread that is not a Weft worker (thread fiber \(bound))"))
+    #expect(text.contains("use Threads.Condition"))
   }
 }
