@@ -103,7 +103,7 @@ extension LifecycleTests {
     do {
       let s = Scheduler(threads: 2)
       released = s
-      fibers = [s.spawn { migratable.wait() }, s.spawn(sticky: true) { sticky.wait() }]
+      fibers = [s.spawn { try migratable.wait() }, s.spawn(sticky: true) { try sticky.wait() }]
       withWatchdog(scheduler: s) {
         for f in fibers { spinUntil { f.state.loadAcquire() == FiberState.parked } }
         s.shutdown()
