@@ -332,6 +332,10 @@ final class Worker: @unchecked Sendable {
         requeueLocal(f)
       }
     case .yield:
+      // No wake can be pending here: every wake pairs with a registered wait, and a fiber
+      // parks right after registering (WaitRecord R1); a `schedule` of a running fiber is
+      // kept in its signal word, not as a token. A plain store would lose one (issue 8).
+      assert(f.state.loadRelaxed() == FiberState.running, "BUG IN Weft: fiber \(f.id) yielded with a wake pending")
       f.state.storeRelease(FiberState.runnable)
       requeueYielded(f)
     case .finish:

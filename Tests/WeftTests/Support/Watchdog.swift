@@ -7,7 +7,9 @@ import Foundation
 func withWatchdog<R>(_ seconds: Double = 60, _ what: String = #function, scheduler: Scheduler? = nil,
                      _ body: () throws -> R) rethrows -> R {
   let done = WatchdogFlag()
-  let thread = Thread {
+  // Weak: the watchdog thread may outlive `body` for a moment, and must not keep a scheduler
+  // alive (LifecycleTests checks that a shut-down scheduler is released).
+  let thread = Thread { [weak scheduler] in
     let deadline = Date().addingTimeInterval(seconds)
     while !done.isSet {
       if Date() >= deadline {
