@@ -163,6 +163,14 @@ extension AnyFiber {
           + "runnable\"); use schedule(_:error:) or cancel() to interrupt it")
       }
       guard !r.pointee.claimed else {
+        // Claimed by an interrupter (it set `interruption`, R4): that wait ends by the
+        // interruption and the fiber is as good as runnable, so, as for any runnable fiber,
+        // the schedule is kept for its next wait(). Claimed by a schedule: twice.
+        if r.pointee.interruption != nil && s & Signal.schedulePending == 0 {
+          cold.pendingValue = value
+          unlockSignal(s | Signal.schedulePending)
+          return
+        }
         unlockSignal(s)
         scheduledTwice()
       }

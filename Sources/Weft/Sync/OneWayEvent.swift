@@ -135,6 +135,11 @@ public final class OneWayEvent: WaitSite, @unchecked Sendable {
 
   /// O4: an interrupter takes the waiter back with WAITING → EMPTY (WaitSite).
   @usableFromInline func tryUnlink(_ fiber: AnyFiber, _ r: UnsafeMutablePointer<WaitRecord>, _ reason: WaitInterruption) -> UnlinkOutcome {
+    // Taken back already (by an interrupter, while the waiter has not deregistered yet): the
+    // word is EMPTY again, which must not read as "about to be WAITING" — a timeout's action
+    // would retry for ever while the waiter waits in `Timers.cancel` for that action (T3).
+    // `interruption` was written under the fiber's LOCKED, which the caller holds now (R4, R5).
+    if r.pointee.interruption != nil { return .notWaiting }
     // Full CAS: races the notifier's CAS WAITING → NOTIFYING; the winner wakes the waiter (O2, O4).
     let seen = word.fetchCompareExchangeFull(OneWayEvent.waiting, OneWayEvent.empty)
     if seen == OneWayEvent.waiting {

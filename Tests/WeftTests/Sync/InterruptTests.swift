@@ -200,6 +200,44 @@ func failure<R>(of f: Fiber<R>) -> (any Error)? {
     }
   }
 
+  /// An interrupt and the wait's own timeout racing on a OneWayEvent: the interrupter takes
+  /// the waiter back (WAITING → EMPTY) and the timer fires before the waiter has resumed.
+  /// The timer's action used to read EMPTY as "not yet waiting" and retry for ever, while the
+  /// waiter, once resumed, waited in `Timers.cancel` for that action (found by weft-stress
+  /// interrupt-storm): a hang.
+  @Test func oneWayEventInterruptRacingItsTimeout() throws {
+    try onScheduler(threads: 2, seconds: 30) { () throws -> Void in
+      let ev = OneWayEvent()
+      let w = spawn(sticky: true) { try ev.wait(timeout: .milliseconds(100)) }  // pinned to this worker
+      waitUntilBlocked(w, in: "OneWayEvent.wait")
+      schedule(w, error: Boom(tag: 15))  // taken back and woken; it cannot run while we hold the worker
+      // Hold this worker (not a synchronisation: the outcome is the same if the timer is late)
+      // past the deadline, so that the timer fires on the other worker while w is registered.
+      let end = monotonicNanoseconds() + 400_000_000
+      while monotonicNanoseconds() < end { cpuRelax() }
+      #expect(failure(of: w) as? Boom == Boom(tag: 15))
+      #expect(ev.state == .empty)
+    }
+  }
+
+  /// `schedule(t, value:)` right after an interrupter woke `t` from its bare `wait()`, before
+  /// `t` ran: `t` is runnable, so the value is kept for its next `wait()`. It used to stop the
+  /// program ("already scheduled") while `t` was still registered, depending on a race (found
+  /// by weft-stress interrupt-storm).
+  @Test func scheduleAfterAnInterruptedBareWaitIsKept() throws {
+    let got = try onScheduler(threads: 2) { () -> Int? in
+      let w = spawn(sticky: true) { () -> Int? in  // pinned to this worker: it cannot run until we wait
+        do { _ = try wait() } catch is Boom {}
+        return try wait() as? Int
+      }
+      waitUntilBlocked(w, in: "wait()")
+      schedule(w, error: Boom())
+      schedule(w, value: 7)
+      return try w.fetch()
+    }
+    #expect(got == 7)
+  }
+
   /// Threads.Condition: the interrupted wait throws holding the lock again.
   @Test func threadsConditionRelocksBeforeThrowing() throws {
     try onScheduler(threads: 2) { () throws -> Void in
