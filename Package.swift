@@ -5,8 +5,14 @@ let package = Package(
   name: "Weft",
   products: [
     .library(name: "Weft", targets: ["Weft"]),
+    // Scheduler.metrics exported to apple/swift-metrics; the core depends on nothing.
+    .library(name: "WeftMetrics", targets: ["WeftMetrics"]),
     .executable(name: "weft-bench", targets: ["weft-bench"]),
     .executable(name: "weft-stress", targets: ["weft-stress"]),
+    .executable(name: "weft-metrics-example", targets: ["weft-metrics-example"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
   ],
   targets: [
     // System libraries: Debian packages installed by Scripts/install-deps.sh.
@@ -22,8 +28,20 @@ let package = Package(
       name: "Weft",
       dependencies: ["CWeft"]
     ),
+    .target(
+      name: "WeftMetrics",
+      dependencies: ["Weft", .product(name: "CoreMetrics", package: "swift-metrics")]
+    ),
     .executableTarget(name: "weft-bench", dependencies: ["Weft"]),
     .executableTarget(name: "weft-stress", dependencies: ["Weft"]),
+    .executableTarget(
+      name: "weft-metrics-example",
+      dependencies: ["Weft", "WeftMetrics", .product(name: "CoreMetrics", package: "swift-metrics")]
+    ),
     .testTarget(name: "WeftTests", dependencies: ["Weft"]),
+    .testTarget(
+      name: "WeftMetricsTests",
+      dependencies: ["Weft", "WeftMetrics", .product(name: "CoreMetrics", package: "swift-metrics")]
+    ),
   ]
 )

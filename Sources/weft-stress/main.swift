@@ -4,7 +4,8 @@ import Glibc
 #endif
 
 // weft-stress: runs stress scenarios against the Weft runtime and checks conservation
-// (Docs/Testing.md). One summary line per scenario, then a verdict; exit status 0 when every
+// (Docs/Testing.md). One summary line per scenario, then a verdict and the scheduler's
+// metrics over the run (Scheduler.metrics); exit status 0 when every
 // scenario passed, 1 when one failed, 2 for bad arguments, 3 when the watchdog fired.
 
 let options = Options.parse(Array(CommandLine.arguments.dropFirst()))
@@ -45,5 +46,7 @@ if failed.isEmpty {
   print("weft-stress: FAIL: \(failed.count) of \(scenarios.count) scenarios failed (\(failed.map(\.name).joined(separator: ", "))); "
     + "seed \(options.seed)")
 }
+// The scheduler's counters over the whole run (Scheduler.metrics), one compact block.
+print(scheduler.metrics.description.split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))
 flushOutput()
 exit(failed.isEmpty ? 0 : 1)

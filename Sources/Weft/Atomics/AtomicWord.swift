@@ -84,6 +84,15 @@ struct AtomicBlock: @unchecked Sendable {
     base = .allocate(capacity: count)
     base.initialize(repeating: 0, count: count)
   }
+  /// `count` words (rounded up to whole cache lines) starting on a 128-byte boundary, so that
+  /// words one thread writes often share no cache line with another allocation's (two lines:
+  /// adjacent-line prefetch pairs them on x86).
+  init(cacheAlignedCount count: Int) {
+    let words = (count + 15) & ~15
+    let raw = UnsafeMutableRawPointer.allocate(byteCount: words * MemoryLayout<UInt>.stride, alignment: 128)
+    base = raw.bindMemory(to: UInt.self, capacity: words)
+    base.initialize(repeating: 0, count: words)
+  }
   @inline(__always) subscript(index: Int) -> AtomicWord { AtomicWord(base + index) }
   func deallocate() { base.deallocate() }
 }

@@ -128,6 +128,7 @@ extension AnyFiber {
     runBody()
     // The body may have parked and resumed on another worker: restore the waiter there.
     let now = Worker.currentUnchecked
+    now.counters.increment(.finishedInline)  // WorkerCounters M1: `now` is this thread's worker
     now.current = waiter
     now.currentFiberID.storeRelaxed(UInt(waiter.id))
     ThreadLocal.setFiber(p)

@@ -261,6 +261,12 @@ final class StackPool: @unchecked Sendable {
       + "lower the number of live fibers or their stack size")
   }
 
+  /// Stacks cached in the shared lists: `warm` ones still hold whatever memory their last
+  /// fiber touched; `cold` ones gave it back (`trim`). For `Scheduler.metrics`.
+  var cacheStatistics: (warm: Int, cold: Int) { lock.lock.withLock { (free.count, cold.count) } }
+  /// Bytes mapped for one default-size stack (what a cached stack can hold at most).
+  var defaultStackMappedBytes: Int { defaultMapped + roundUpToPage(FiberStack.infoBytes) + pageSize }
+
   /// Counts for the state dump and tests.
   var statistics: (guarded: Int, slabs: Int, cachedShared: Int) {
     lock.lock.withLock { (guardedCount, slabs.count, free.count + cold.count) }

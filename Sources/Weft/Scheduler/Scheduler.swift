@@ -34,6 +34,8 @@ public final class Scheduler: @unchecked Sendable {
   /// Usable stack bytes of a fiber that does not ask for a size.
   public let defaultStackSize: Int
   private let flags = AtomicBlock(count: 1)  // 0: shutting down
+  /// Spawns and wakes from threads that are not this scheduler's workers (WorkerCounters M3).
+  let offWorkerCounters = OffWorkerCounters()
   /// Live fibers, for `snapshot()` / `stateDump()`; nil unless fiber tracking is on (a `let`:
   /// one predictable branch per spawn and per finish when off). See FiberRegistry.
   let registry: FiberRegistry?
@@ -108,7 +110,10 @@ public final class Scheduler: @unchecked Sendable {
     for w in all { threadHandles.append(Scheduler.startThread(w)) }
   }
 
-  deinit { flags.deallocate() }
+  deinit {
+    flags.deallocate()
+    offWorkerCounters.deallocate()
+  }
 
   public static var cpuCount: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
 
@@ -191,6 +196,7 @@ public final class Scheduler: @unchecked Sendable {
     if let registry { registry.insert(f) }  // before any worker can run (and finish) it
     unowned(unsafe) var here = Worker.current
     if let w = here, w.scheduler !== self { here = nil }
+    if let here { here.counters.increment(.spawned) } else { offWorkerCounters.increment(.spawned) }
     if f.sticky {
       unowned(unsafe) let home: Worker
       // Pinned to the calling worker, as Julia's @async — unless the fiber asked for the
@@ -235,6 +241,7 @@ public final class Scheduler: @unchecked Sendable {
     // and counted references cost more than the rest of it (Docs/Architecture.md).
     let here = ThreadLocal.worker
     let placement = f.placement
+    countWake(schedulerRaw: placement.pointee.schedulerRaw.unsafelyUnwrapped, here: here)
     if placement.pointee.sticky {
       let homeRaw = placement.pointee.homeRaw.unsafelyUnwrapped
       Unmanaged<Worker>.fromOpaque(homeRaw)._withUnsafeGuaranteedRef { home in
@@ -257,6 +264,21 @@ public final class Scheduler: @unchecked Sendable {
       p.injector.push(f)
       p.notifyWork()
     }
+  }
+
+  /// Counts a wake for `metrics`: on the waking worker (M1) if it is one of the woken fiber's
+  /// scheduler's, else in that scheduler's shared counters (M3).
+  @inline(__always)
+  private static func countWake(schedulerRaw: UnsafeMutableRawPointer, here: UnsafeMutableRawPointer?) {
+    if let here {
+      let counted = Unmanaged<Worker>.fromOpaque(here)._withUnsafeGuaranteedRef { w -> Bool in
+        guard Unmanaged.passUnretained(w.scheduler).toOpaque() == schedulerRaw else { return false }
+        w.counters.increment(.wakes)
+        return true
+      }
+      if counted { return }
+    }
+    Unmanaged<Scheduler>.fromOpaque(schedulerRaw)._withUnsafeGuaranteedRef { $0.offWorkerCounters.increment(.wakes) }
   }
 
   /// T2: a timer became the earliest and no worker sleeps on the timer heap.

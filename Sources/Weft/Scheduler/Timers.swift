@@ -18,13 +18,19 @@
 ///   the wait, a timeout taken by one worker just before a wake could run after the woken
 ///   fiber had started its next timed wait, and time that one out early.
 final class Timers: @unchecked Sendable {
-  // SAFETY: `heap`, `sequence`, `sleeper` are guarded by `lock`; `nextDeadline` is atomic.
+  // SAFETY: `heap`, `sequence`, `sleeper`, `lateness` are guarded by `lock`; `nextDeadline`
+  // is atomic.
   private let words = AtomicBlock(count: 2)  // 0: lock, 1: nextDeadline
   private var lock: FutexLock { FutexLock(words[0]) }
   private var nextDeadlineWord: AtomicWord { words[1] }
   private var heap: [TimerEntry] = []
   private var sequence: UInt64 = 0
   private var sleeper: Worker?
+  /// Fired timers and how late they fired (ns after their deadline), for `Scheduler.metrics`:
+  /// updated by `fireDue` under the lock it already holds, so it costs nothing when no timer
+  /// fires.
+  private var lateness = Lateness()
+  struct Lateness { var fired = 0; var totalNanoseconds: UInt64 = 0; var maxNanoseconds: UInt64 = 0 }
   unowned(unsafe) var scheduler: Scheduler!
 
   init() { nextDeadlineWord.storeRelaxed(UInt.max) }
@@ -34,6 +40,8 @@ final class Timers: @unchecked Sendable {
   /// T1's word itself, for workers to check without touching this object (`Worker.findLocalWork`).
   var nextDeadlineAtomic: AtomicWord { nextDeadlineWord }
   var count: Int { lock.withLock { heap.count } }
+  /// Pending timers and the lateness figures, read together under the lock.
+  var statistics: (pending: Int, lateness: Lateness) { lock.withLock { (heap.count, lateness) } }
 
   @discardableResult
   func add(deadline: UInt64, action: @escaping @Sendable () -> Void) -> TimerEntry {
@@ -88,6 +96,10 @@ final class Timers: @unchecked Sendable {
     lock.lock()
     while let first = heap.first, first.deadline <= now {
       first.firing = true  // T3
+      let late = now - first.deadline
+      lateness.fired += 1
+      lateness.totalNanoseconds &+= late
+      if late > lateness.maxNanoseconds { lateness.maxNanoseconds = late }
       due.append(first)
       removeAt(0)
     }

@@ -13,6 +13,7 @@ import Glibc
 /// | current, pending            | owner thread (loop and the fiber it runs) | owner thread            |
 /// | loopContext                 | the fiber running here (S1)               | the same fiber          |
 /// | status, currentFiberID      | owner (atomic)                            | dumps (approximate)     |
+/// | counters                    | owner (relaxed stores, M1)                | `metrics`, L1 (M2)      |
 final class Worker: @unchecked Sendable {
   /// 0-based position among all the scheduler's workers (Julia's threadid is this + 1).
   let index: Int
@@ -30,6 +31,8 @@ final class Worker: @unchecked Sendable {
   let deque = WorkStealingDeque()
   let inbox = StickyInbox()
   let parker = Parker()
+  /// Event counters for `Scheduler.metrics` and L1 (WorkerCounters M1–M3).
+  let counters = WorkerCounters()
   // SAFETY: owner-only fields (table above).
   private let words = AtomicBlock(count: 3)  // 0: runNext (retained Unmanaged or 0), 1: status for dumps, 2: running fiber's id for dumps (0: none)
   private var runNext: AtomicWord { words[0] }
@@ -55,12 +58,6 @@ final class Worker: @unchecked Sendable {
     var tsanFiber: UnsafeMutableRawPointer? = nil
     var stackCache: [FiberStack] = []
     var randomState: UInt64
-    /// Fibers this worker started (`start`) and finished (`.finish`); a fiber may finish on
-    /// another worker than it started on, so only the sums over all workers mean anything
-    /// (read by `Scheduler.shutdown` after joining the threads). Inline runs count in
-    /// neither: the child neither starts nor finishes a stack of its own.
-    var fibersStarted = 0
-    var fibersFinished = 0
   }
 
   var current: AnyFiber? {
@@ -102,6 +99,7 @@ final class Worker: @unchecked Sendable {
   deinit {
     if let f = takeRunNext() { _ = f }
     words.deallocate()
+    counters.deallocate()
     local.deinitialize(count: 1)
     local.deallocate()
   }
@@ -190,12 +188,13 @@ final class Worker: @unchecked Sendable {
       r ^= r << 17
       local.pointee.randomState = r
       let start = Int(r % UInt64(n))
+      counters.increment(.stealAttempts)
       for round in 0..<2 {
         for k in 0..<n {
           let victim = workers[(start + k) % n]
           if victim === self { continue }
-          if let f = victim.deque.steal() { return f }
-          if round == 1, let f = victim.stealRunNext() { return f }
+          if let f = victim.deque.steal() { counters.increment(.steals); return f }
+          if round == 1, let f = victim.stealRunNext() { counters.increment(.steals); return f }
         }
       }
     }
@@ -235,6 +234,7 @@ final class Worker: @unchecked Sendable {
     }
     status.storeRelease(Status.stopped.rawValue)
     scheduler.stacks.giveCached(&local.pointee.stackCache)
+    counters.store(.cachedStacks, 0)
     ThreadLocal.setWorker(nil)
   }
 
@@ -280,6 +280,7 @@ final class Worker: @unchecked Sendable {
       status.storeRelease(Status.parked.rawValue)
       scheduler.stacks.trim()  // idle time: give surplus cached stack memory back
       let timeout = scheduler.timers.claimSleeper(self)
+      counters.increment(.sleeps)
       parker.park(timeoutNanoseconds: timeout)
       wasTimerSleeper = scheduler.timers.releaseSleeper(self)
     }
@@ -326,8 +327,11 @@ final class Worker: @unchecked Sendable {
     switch action {
     case .park:
       // F2: publish `parked` only now that the switch out is complete.
-      if !f.state.compareExchangeFull(FiberState.running, FiberState.parked) {
-        // F3: a wake came while it was parking; it stays runnable.
+      if f.state.compareExchangeFull(FiberState.running, FiberState.parked) {
+        counters.increment(.parks)
+      } else {
+        // F3: a wake came while it was parking; it stays runnable (neither a park nor a wake
+        // for the metrics: the waker did not enqueue it).
         f.state.storeRelease(FiberState.runnable)
         requeueLocal(f)
       }
@@ -342,9 +346,12 @@ final class Worker: @unchecked Sendable {
       // A chain of completions (child wakes parent, parent finishes, …) always ends; only
       // fibers that hand off and park can ping-pong forever, so only they count (runNextCap).
       local.pointee.runNextStreak = 0
-      local.pointee.fibersFinished &+= 1
+      counters.increment(.finished)
       Context.destroyTSanFiber(f)
-      if let s = f.stack { scheduler.stacks.give(s, cache: &local.pointee.stackCache) }
+      if let s = f.stack {
+        scheduler.stacks.give(s, cache: &local.pointee.stackCache)
+        counters.store(.cachedStacks, local.pointee.stackCache.count)
+      }
       f.stack = nil
       f.context = nil
     case .none:
@@ -355,15 +362,18 @@ final class Worker: @unchecked Sendable {
   private func start(_ f: AnyFiber) {
     let size = f.stackSize > 0 ? f.stackSize : scheduler.defaultStackSize
     let stack = scheduler.stacks.take(size: size, cache: &local.pointee.stackCache)
+    counters.store(.cachedStacks, local.pointee.stackCache.count)
     f.stack = stack
     Context.make(f, stack: stack)
     f.flags.fetchOrFull(FiberFlags.started)
-    local.pointee.fibersStarted &+= 1
+    counters.increment(.started)
   }
 
-  /// Started minus finished fibers of this worker; only the sum over all workers, taken after
-  /// they stopped, is the number of fibers abandoned (Scheduler L1).
-  var fibersStartedMinusFinished: Int { local.pointee.fibersStarted &- local.pointee.fibersFinished }
+  /// Started minus finished fibers of this worker (a fiber may finish on another worker than
+  /// it started on); only the sum over all workers, taken after they stopped, is the number
+  /// of fibers abandoned (Scheduler L1). Inline runs count in neither: the child neither
+  /// starts nor finishes a stack of its own.
+  var fibersStartedMinusFinished: Int { counters.load(.started) &- counters.load(.finished) }
 
   /// A fiber woken while parking: back into this worker's queues.
   private func requeueLocal(_ f: AnyFiber) {
