@@ -8,6 +8,10 @@ let package = Package(
     .executable(name: "weft-bench", targets: ["weft-bench"]),
     .executable(name: "weft-stress", targets: ["weft-stress"]),
   ],
+  dependencies: [
+    // Command lines of the two executables only; the Weft library keeps no dependency.
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+  ],
   targets: [
     // System libraries: Debian packages installed by Scripts/install-deps.sh.
     .systemLibrary(name: "CAtomicOps", providers: [.apt(["libatomic-ops-dev"])]),
@@ -22,8 +26,15 @@ let package = Package(
       name: "Weft",
       dependencies: ["CWeft"]
     ),
-    .executableTarget(name: "weft-bench", dependencies: ["Weft"]),
-    .executableTarget(name: "weft-stress", dependencies: ["Weft"]),
+    // The executables' command lines (options, value checks, the settings they resolve to),
+    // apart from the executables so that WeftCommandLineTests can parse them.
+    .target(
+      name: "WeftCommandLine",
+      dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")]
+    ),
+    .executableTarget(name: "weft-bench", dependencies: ["Weft", "WeftCommandLine"]),
+    .executableTarget(name: "weft-stress", dependencies: ["Weft", "WeftCommandLine"]),
     .testTarget(name: "WeftTests", dependencies: ["Weft"]),
+    .testTarget(name: "WeftCommandLineTests", dependencies: ["WeftCommandLine"]),
   ]
 )
