@@ -61,7 +61,7 @@ public func catalog(_ title: String, _ entries: [(name: String, about: String)],
   let width = entries.map(\.name.count).max() ?? 0
   let indent = String(repeating: " ", count: width + 4)
   return ([title + ":"] + entries.map { e in
-    let lines = wrap(e.about, to: max(20, columns - indent.count))
+    let lines = wrap(e.about, to: max(10, columns - indent.count))
     let head = "  " + e.name + String(repeating: " ", count: width - e.name.count)
     guard let first = lines.first else { return head }
     return ([head + "  " + first] + lines.dropFirst().map { indent + $0 }).joined(separator: "\n")
