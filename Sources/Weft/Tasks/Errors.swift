@@ -7,7 +7,8 @@
 /// exact rule), and `description` is one line that names this fiber and the root cause:
 /// `fiber 7 failed: Boom (raised in fiber 3)`, or `fiber 7 failed: Boom` when fiber 7's own
 /// body threw it; `; 2 more root errors` follows when a `CompositeError` inside held more.
-/// The full chain stays reachable through `underlying`.
+/// (One line as long as the root error's own description is.) The full chain stays
+/// reachable through `underlying`.
 public struct TaskFailedError: Error, CustomStringConvertible, @unchecked Sendable {
   // SAFETY: the fiber's error is immutable once the fiber is done.
   public let fiber: AnyFiber
