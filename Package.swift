@@ -11,8 +11,11 @@ let package = Package(
     .executable(name: "weft-stress", targets: ["weft-stress"]),
     .executable(name: "weft-metrics-example", targets: ["weft-metrics-example"]),
   ],
+  // The Weft library keeps no dependency: swift-metrics serves WeftMetrics only, and
+  // swift-argument-parser the two executables' command lines.
   dependencies: [
     .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
   ],
   targets: [
     // System libraries: Debian packages installed by Scripts/install-deps.sh.
@@ -32,8 +35,14 @@ let package = Package(
       name: "WeftMetrics",
       dependencies: ["Weft", .product(name: "CoreMetrics", package: "swift-metrics")]
     ),
-    .executableTarget(name: "weft-bench", dependencies: ["Weft"]),
-    .executableTarget(name: "weft-stress", dependencies: ["Weft"]),
+    // The executables' command lines (options, value checks, the settings they resolve to),
+    // apart from the executables so that WeftCommandLineTests can parse them.
+    .target(
+      name: "WeftCommandLine",
+      dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")]
+    ),
+    .executableTarget(name: "weft-bench", dependencies: ["Weft", "WeftCommandLine"]),
+    .executableTarget(name: "weft-stress", dependencies: ["Weft", "WeftCommandLine"]),
     .executableTarget(
       name: "weft-metrics-example",
       dependencies: ["Weft", "WeftMetrics", .product(name: "CoreMetrics", package: "swift-metrics")]
@@ -43,5 +52,6 @@ let package = Package(
       name: "WeftMetricsTests",
       dependencies: ["Weft", "WeftMetrics", .product(name: "CoreMetrics", package: "swift-metrics")]
     ),
+    .testTarget(name: "WeftCommandLineTests", dependencies: ["WeftCommandLine"]),
   ]
 )

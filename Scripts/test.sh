@@ -27,6 +27,18 @@ echo "== weft-bench quick pass (release)"
 # then a small one under ThreadSanitizer (reuses .build-tsan from the TSan tests; ~15 s).
 echo "== weft-stress short pass (release)"
 swift build -c release --product weft-stress
+echo "== command lines: --help exits 0, a bad value exits 2 and says what is wrong"
+expect_exit() {  # expect_exit STATUS TEXT COMMAND...: COMMAND exits STATUS and prints TEXT
+  local status=$1 text=$2 out rc=0
+  shift 2
+  out=$("$@" 2>&1) || rc=$?
+  [[ $rc -eq $status && $out == *"$text"* ]] || { echo "$*: exit $rc, expected $status and '$text':"; echo "$out"; exit 1; }
+}
+expect_exit 0 "selftest-deadlock" .build/release/weft-stress --help
+expect_exit 2 "not a number of seconds" .build/release/weft-stress --duration abc
+expect_exit 2 "unknown scenario 'spwan'" .build/release/weft-stress spwan
+expect_exit 0 "chan_throughput" .build/release/weft-bench --help
+expect_exit 2 "unknown workload 'fib28'" .build/release/weft-bench fib28
 .build/release/weft-stress --duration "${WEFT_STRESS_DURATION:-2}"
 echo "== weft-stress under ThreadSanitizer (small scale)"
 swift build --sanitize=thread --scratch-path .build-tsan --product weft-stress

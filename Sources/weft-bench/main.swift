@@ -1,4 +1,6 @@
+import ArgumentParser
 import Weft
+import WeftCommandLine
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -11,27 +13,11 @@ let allWorkloads: [Workload] = [
   forkJoin(workers: 1), forkJoin(workers: 2), idleCPU, sleepAccuracy, fairness,
 ] + extraWorkloads
 
-var selected: [String] = []
-var overrides: [String: String] = [:]
-var workers: Int? = nil
-var args = CommandLine.arguments.dropFirst()
-while let a = args.popFirst() {
-  if a == "--workers", let n = args.popFirst().flatMap({ Int($0) }) { workers = n; continue }
-  if a == "--help" || a == "-h" {
-    print("usage: weft-bench [WORKLOAD ...] [--workers N] [key=value ...]")
-    print("workloads: " + allWorkloads.map(\.name).joined(separator: " "))
-    exit(0)
-  }
-  if let eq = a.firstIndex(of: "=") {
-    overrides[String(a[..<eq])] = String(a[a.index(after: eq)...])
-  } else {
-    selected.append(a)
-  }
+let command = WeftBenchCommand.parseOrExit(Array(CommandLine.arguments.dropFirst())) { c in
+  try c.arguments.check(against: allWorkloads.map { ($0.name, $0.defaults) })
+  return c.arguments
 }
-for name in selected where !allWorkloads.contains(where: { $0.name == name }) {
-  print("weft-bench: unknown workload \(name); known: \(allWorkloads.map(\.name).joined(separator: " "))")
-  exit(2)
-}
+let selected = command.workloads, overrides = command.overrides, workers = command.workers
 
 // Self-check, in top-level code on purpose (DESIGN.md): closures written in main.swift are
 // main-actor isolated unless @Sendable, and the runtime would trap when one ran on a worker.
@@ -69,8 +55,24 @@ for w in allWorkloads where selected.isEmpty || selected.contains(w.name) {
     }
   }
 }
-if let workers, workers > 0, scheduler !== Scheduler.shared { scheduler.shutdown() }
+if workers != nil, scheduler !== Scheduler.shared { scheduler.shutdown() }
 exit(failed ? 1 : 0)
+
+/// weft-bench's command line: `BenchArguments`, with help that lists every workload and its
+/// parameters.
+struct WeftBenchCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "weft-bench",
+    abstract: "Runs the Weft benchmarks of shared/BENCHMARKS.md, one result line each (Docs/Benchmarks.md).",
+    discussion: catalog("Workloads (parameters and defaults)", allWorkloads.map { w in
+      (w.name, w.defaults.map { "\($0.0)=\($0.1)" }.joined(separator: " "))
+    }) + "\n\n"
+      + catalog("Exit status", [
+        ("0", "every check passed"), ("1", "a check failed"), ("\(usageExitStatus)", "a bad command line"),
+      ]))
+
+  @OptionGroup var arguments: BenchArguments
+}
 
 extension String {
   init(format2 v: Double) {

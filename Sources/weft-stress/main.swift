@@ -1,4 +1,5 @@
 import Weft
+import WeftCommandLine
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -8,7 +9,7 @@ import Glibc
 // metrics over the run (Scheduler.metrics); exit status 0 when every
 // scenario passed, 1 when one failed, 2 for bad arguments, 3 when the watchdog fired.
 
-let options = Options.parse(Array(CommandLine.arguments.dropFirst()))
+let (options, scenarios) = parseCommandLine(Array(CommandLine.arguments.dropFirst()))
 let width = allScenarios.map(\.name.count).max() ?? 10
 
 if options.list {
@@ -16,7 +17,6 @@ if options.list {
   exit(0)
 }
 
-let scenarios = options.selected(from: allScenarios, hidden: selfTestScenarios)
 let scheduler = Scheduler(threads: options.workers, interactiveThreads: options.interactive, trackFibers: options.trackFibers)
 print("weft-stress: \(scenarios.count) scenario\(scenarios.count == 1 ? "" : "s"), \(trimmed(options.duration)) s each, "
   + "scale \(trimmed(options.scale)), \(options.workers)+\(options.interactive) workers (default+interactive), seed \(options.seed)"
