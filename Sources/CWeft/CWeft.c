@@ -3,6 +3,7 @@
 #include "../CBoostContext/shim.h"
 #include <errno.h>
 #include <linux/futex.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -171,6 +172,13 @@ bool weft_install_sigquit_handler(int fd) {
   if (sigaction(SIGQUIT, &sa, &previous_quit) != 0) return false;
   quit_installed = true;
   return true;
+}
+
+void weft_unblock_sigquit(void) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGQUIT);
+  pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 }
 
 void weft_restore_sigquit_handler(void) {

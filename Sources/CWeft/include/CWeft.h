@@ -112,6 +112,9 @@ char *swift_demangle(const char *mangled, size_t length, char *buffer, size_t *s
 /// unless SIGQUIT is ignored. Returns false (and installs nothing) when it is ignored.
 /// The handler does nothing but that write (async-signal-safe), keeping errno.
 bool weft_install_sigquit_handler(int fd);
+/// Unblocks SIGQUIT for the calling thread (the diagnostics thread), so that a SIGQUIT sent to
+/// the process is delivered even when every other thread was started with it blocked.
+void weft_unblock_sigquit(void);
 /// Puts back the SIGQUIT disposition found by weft_install_sigquit_handler.
 void weft_restore_sigquit_handler(void);
 

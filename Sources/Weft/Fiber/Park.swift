@@ -107,6 +107,9 @@ extension AnyFiber {
       precondition(ok, "BUG IN Weft: thread fiber \(id) parked in state \(stateDescription)")
       return
     }
+    // For the deadlock report (cold: this thread is about to sleep on a futex).
+    DeadlockDetector.threadWillBlock(timed: deadline != nil)
+    defer { DeadlockDetector.threadDidWake(timed: deadline != nil) }
     var timeoutHandled = false
     while true {
       // Acquire: pairs with the waker's CAS parked → runnable.
