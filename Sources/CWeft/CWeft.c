@@ -3,6 +3,7 @@
 #include "../CBoostContext/shim.h"
 #include <errno.h>
 #include <linux/futex.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,6 +105,86 @@ void *weft_tsan_current_fiber(void) {
 #else
   return NULL;
 #endif
+}
+
+// MARK: - Diagnostics
+
+// Boost.Context 1.74, jump_x86_64_sysv_elf_gas.S: jump_fcontext pushes its return address
+// (call), then `lea -0x38(%rsp), %rsp` and stores MXCSR/x87 CW at 0x0/0x4, R12–R15 at
+// 0x8–0x20, RBX at 0x28, RBP at 0x30; the context pointer is that %rsp. So the return
+// address into weft_switch is at ctx+0x38 and the fiber's frame pointer at ctx+0x30.
+//
+// Not instrumented for ThreadSanitizer: the stack words were written by the fiber before it
+// switched out and the walker holds the fiber in its `inspected` state (no resume until the
+// walk ends), which orders them through the state word; TSan, which sees the fiber's stack
+// only through its own fiber annotations, need not instrument a read of another fiber's
+// stack.
+__attribute__((no_sanitize("thread"), no_sanitize("address")))
+size_t weft_context_backtrace(const void *fctx, uintptr_t lo, uintptr_t hi, uintptr_t *out, size_t max) {
+#if defined(__x86_64__)
+  uintptr_t ctx = (uintptr_t)fctx;
+  if (max == 0 || (ctx & 7) != 0 || ctx < lo || ctx > hi || hi - ctx < 0x40) return 0;
+  const volatile uintptr_t *saved = (const volatile uintptr_t *)ctx;
+  size_t n = 0;
+  out[n++] = saved[7];  // 0x38: return address into weft_switch
+  uintptr_t fp = saved[6];  // 0x30: RBP
+  uintptr_t last = ctx;
+  while (n < max) {
+    // A frame is [saved RBP, return address]; it lies above the last one, inside the stack.
+    if ((fp & 7) != 0 || fp <= last || fp < lo || fp > hi || hi - fp < 16) break;
+    const volatile uintptr_t *frame = (const volatile uintptr_t *)fp;
+    uintptr_t ret = frame[1];
+    if (ret == 0) break;
+    out[n++] = ret;
+    last = fp;
+    fp = frame[0];
+  }
+  return n;
+#else
+  (void)fctx; (void)lo; (void)hi; (void)out; (void)max;
+  return 0;
+#endif
+}
+
+static int sigquit_fd = -1;
+static struct sigaction previous_quit;
+static bool quit_installed;
+
+static void sigquit_handler(int sig) {
+  (void)sig;
+  int saved = errno;
+  char byte = 'q';
+  ssize_t r = write(sigquit_fd, &byte, 1);  // non-blocking: a full pipe already has a dump due
+  (void)r;
+  errno = saved;
+}
+
+bool weft_install_sigquit_handler(int fd) {
+  struct sigaction current;
+  if (sigaction(SIGQUIT, NULL, &current) != 0) return false;
+  if (!(current.sa_flags & SA_SIGINFO) && current.sa_handler == SIG_IGN) return false;
+  sigquit_fd = fd;
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = sigquit_handler;
+  sa.sa_flags = SA_RESTART;
+  sigemptyset(&sa.sa_mask);
+  if (sigaction(SIGQUIT, &sa, &previous_quit) != 0) return false;
+  quit_installed = true;
+  return true;
+}
+
+void weft_unblock_sigquit(void) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGQUIT);
+  pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+}
+
+void weft_restore_sigquit_handler(void) {
+  if (!quit_installed) return;
+  quit_installed = false;
+  sigaction(SIGQUIT, &previous_quit, NULL);
 }
 
 // MARK: - Stack overflow handler

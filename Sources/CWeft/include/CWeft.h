@@ -1,6 +1,7 @@
 // CWeft: the only C in Weft. Thin, inlinable wrappers over libatomic_ops (atomics and
 // fences), Boost.Context's fcontext (stack switching), the futex system call, a
-// thread-local slot, the fiber stack-overflow handler, and ThreadSanitizer's fiber hooks.
+// thread-local slot, the fiber stack-overflow handler, ThreadSanitizer's fiber hooks, and
+// for diagnostics the frame-pointer walk, symbol lookup (Symbols.c) and the SIGQUIT handler.
 //
 // Every atomic operation in Weft goes through one of the weft_* functions below; their
 // names state the memory ordering (see Docs/Architecture.md, "Memory orderings").
@@ -82,6 +83,40 @@ void *weft_tsan_current_fiber(void);
 
 void swift_task_enterThreadLocalContext(char *state);
 void swift_task_exitThreadLocalContext(char *state);
+
+// MARK: - Diagnostics: backtraces of switched-out fibers, the Swift demangler, SIGQUIT
+
+/// Copies up to `max` return addresses of the fiber whose saved Boost.Context context is
+/// `fctx` into `out`, innermost first, by walking its saved frame pointers; returns how many.
+/// Every address read is checked against the fiber's stack [`lo`, `hi`) first, and frame
+/// pointers must grow strictly, so a bad chain ends the walk (never a fault). The caller
+/// guarantees that the fiber cannot resume during the walk (AnyFiber's `inspected` state).
+/// x86-64 only (Boost's jump_x86_64_sysv_elf_gas.S layout); elsewhere it returns 0.
+size_t weft_context_backtrace(const void *fctx, uintptr_t lo, uintptr_t hi, uintptr_t *out, size_t max);
+
+/// Where an address lies: its image's path and the function symbol containing it (from the
+/// image's ELF symbol table, read once per image, or dladdr). Strings live as long as the
+/// process. False when the address is in no loaded image.
+typedef struct weft_symbol {
+  const char *image;
+  const char *name;
+  uintptr_t start;
+} weft_symbol;
+bool weft_symbolize(uintptr_t address, weft_symbol *out);
+
+/// The Swift runtime's demangler (exported by libswiftCore). With a NULL buffer it returns a
+/// malloc'd string (free it), or NULL when `mangled` is not a Swift symbol. `flags` must be 0.
+char *swift_demangle(const char *mangled, size_t length, char *buffer, size_t *size, uint32_t flags);
+
+/// Makes SIGQUIT write one byte to `fd` (a non-blocking pipe whose reader prints the dump),
+/// unless SIGQUIT is ignored. Returns false (and installs nothing) when it is ignored.
+/// The handler does nothing but that write (async-signal-safe), keeping errno.
+bool weft_install_sigquit_handler(int fd);
+/// Unblocks SIGQUIT for the calling thread (the diagnostics thread), so that a SIGQUIT sent to
+/// the process is delivered even when every other thread was started with it blocked.
+void weft_unblock_sigquit(void);
+/// Puts back the SIGQUIT disposition found by weft_install_sigquit_handler.
+void weft_restore_sigquit_handler(void);
 
 // MARK: - Stack overflow detection
 

@@ -16,6 +16,10 @@
 ///   So a wake is never lost and a fiber is made runnable exactly once per wake.
 /// - F4: a wake of a fiber that is `runnable`, `notified` or `done` is a double wake:
 ///   misuse of `schedule`, reported by a precondition.
+/// - F5: `inspected` is `parked` held by a backtrace walker (`AnyFiber.withParkedContext`):
+///   only the walker writes it (CAS `parked → inspected`) and takes it back (`→ parked`); a
+///   waker that finds it waits for `parked` (the walk copies at most a few hundred words), so
+///   a fiber never resumes while its stack is read. Thread fibers are never inspected.
 enum FiberState {
   static let created: UInt = 0
   static let runnable: UInt = 1
@@ -23,6 +27,7 @@ enum FiberState {
   static let parked: UInt = 3
   static let notified: UInt = 4
   static let done: UInt = 5
+  static let inspected: UInt = 6
 
   static func name(_ s: UInt) -> String {
     switch s {
@@ -32,6 +37,7 @@ enum FiberState {
     case parked: return "parked"
     case notified: return "notified"
     case done: return "done"
+    case inspected: return "parked"  // F5: parked, its stack being read
     default: return "invalid(\(s))"
     }
   }

@@ -85,6 +85,10 @@ extension AnyFiber {
         let seen = state.fetchCompareExchangeFull(FiberState.running, FiberState.notified)
         if seen == FiberState.running { return }
         s = seen
+      case FiberState.inspected:
+        // F5: a backtrace walker reads the stack; it gives the fiber back as `parked` soon.
+        waitWhileInspected()
+        s = state.loadAcquire()
       case FiberState.created:
         preconditionFailure("Weft misuse: woke fiber \(id), which was never scheduled; use schedule(_:) to start it")
       default:
@@ -103,6 +107,9 @@ extension AnyFiber {
       precondition(ok, "BUG IN Weft: thread fiber \(id) parked in state \(stateDescription)")
       return
     }
+    // For the deadlock report (cold: this thread is about to sleep on a futex).
+    DeadlockDetector.threadWillBlock(timed: deadline != nil)
+    defer { DeadlockDetector.threadDidWake(timed: deadline != nil) }
     var timeoutHandled = false
     while true {
       // Acquire: pairs with the waker's CAS parked → runnable.

@@ -16,7 +16,7 @@
 ///   records in `wokeSearching` whether it counted it searching.
 final class Idle: @unchecked Sendable {
   // SAFETY: `sleepers`, `sleeping`, `wokeSearching` are guarded by `lock`.
-  private let words = AtomicBlock(count: 2)  // 0: state, 1: lock
+  private let words = AtomicBlock(count: 3)  // 0: state, 1: lock, 2: parks (for the deadlock report)
   private var stateWord: AtomicWord { words[0] }
   private var lock: FutexLock { FutexLock(words[1]) }
   private var sleepers: [Int] = []
@@ -89,6 +89,7 @@ final class Idle: @unchecked Sendable {
     stateWord.fetchSubFull(Idle.unparkedUnit + (searching ? 1 : 0))
     sleepers.append(i)
     sleeping[i] = true
+    words[2].fetchAddRelaxed(1)  // no ordering: an activity epoch read by the deadlock check
     lock.unlock()
   }
 
@@ -105,6 +106,10 @@ final class Idle: @unchecked Sendable {
     }
     return wokeSearching[i]
   }
+
+  /// How many times a worker of this pool has gone to park: it moves whenever any of them
+  /// did anything since (DeadlockDetector's activity epoch).
+  var parkCount: UInt { words[2].loadRelaxed() }
 
   /// (unparked, searching), for dumps and tests.
   var counts: (unparked: Int, searching: Int) {

@@ -107,6 +107,7 @@ public final class Scheduler: @unchecked Sendable {
     workers = all
     timers.scheduler = self
     _ = Context.installOverflowHandler
+    Diagnostics.register(self)  // SIGQUIT dump and deadlock report (Diagnostics.swift)
     for w in all { threadHandles.append(Scheduler.startThread(w)) }
   }
 

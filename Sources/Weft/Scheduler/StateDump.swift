@@ -52,6 +52,11 @@ public struct SchedulerSnapshot: Sendable, CustomStringConvertible {
     public let waitingOn: String?
     /// For a fiber blocked in `wait()`/`fetch()` of another fiber: that fiber's id.
     public let waitingForFiber: UInt64?
+    /// For a parked fiber, its stack, innermost frame first (return into Weft's switch
+    /// first; `backtrace.userFrames` starts at the caller's own code). Empty for fibers
+    /// that are not parked, for thread fibers, past `snapshot(backtraceLimit:)`, and on
+    /// machines other than x86-64. Read while the fiber is held parked (FiberState F5).
+    public var backtrace: [BacktraceFrame] = []
     /// True when the fiber is blocked (parked).
     public var isBlocked: Bool { state == "parked" }
   }
@@ -111,6 +116,7 @@ public struct SchedulerSnapshot: Sendable, CustomStringConvertible {
         let on = (f.waitingOn ?? "").isEmpty ? "(unnamed)" : f.waitingOn!
         let target = f.waitingForFiber.map { " of fiber \($0)" } ?? ""
         lines.append("    fiber \(f.id) blocked on \(on)\(target)\(pin)")
+        Self.appendBacktrace(f.backtrace, to: &lines)
       }
       if blocked.count > listLimit { lines.append("    … and \(blocked.count - listLimit) more blocked fibers") }
     }
@@ -118,6 +124,14 @@ public struct SchedulerSnapshot: Sendable, CustomStringConvertible {
       lines.append("  thread (fiber \(t.threadFiber), not a worker) blocked on Fiber.wait of fiber \(t.waitingForFiber)")
     }
     return lines.joined(separator: "\n")
+  }
+
+  /// The user's frames (all frames if none is the user's), one per line, like Go's dumps.
+  private static func appendBacktrace(_ frames: [BacktraceFrame], to lines: inout [String]) {
+    let user = frames.userFrames
+    let shown = user.isEmpty ? frames[...] : user
+    for f in shown.prefix(32) { lines.append("        at \(f)") }
+    if shown.count > 32 { lines.append("        … \(shown.count - 32) more frames") }
   }
 
   private static func seconds(_ s: Double) -> String {
@@ -128,8 +142,10 @@ public struct SchedulerSnapshot: Sendable, CustomStringConvertible {
 
 extension Scheduler {
   /// Reads the scheduler's state now (see `SchedulerSnapshot`). Any thread; never blocks on
-  /// a fiber.
-  public func snapshot() -> SchedulerSnapshot {
+  /// a fiber. With fiber tracking, the first `backtraceLimit` parked fibers (by id) get their
+  /// `backtrace`; 0 skips the walks. A walk holds its fiber parked for the few microseconds
+  /// it copies the return addresses (a wake meanwhile waits for it: FiberState F5).
+  public func snapshot(backtraceLimit: Int = 50) -> SchedulerSnapshot {
     var poolInfos: [SchedulerSnapshot.PoolInfo] = []
     var workerInfos: [SchedulerSnapshot.WorkerInfo] = []
     for p in pools where !p.workers.isEmpty {
@@ -150,6 +166,8 @@ extension Scheduler {
     let due: Double? = next == UInt64(UInt.max) ? nil : (Double(next) - Double(now)) / 1e9
     var fiberInfos: [SchedulerSnapshot.FiberInfo] = []
     var threads: [(threadFiber: UInt64, waitingForFiber: UInt64)] = []
+    var symbolicator = Symbolicator()
+    var walksLeft = backtraceLimit
     if let registry {
       let live = registry.all()
       // Who waits for whom: each live fiber's completion waiters, read under its lock (C2).
@@ -165,8 +183,9 @@ extension Scheduler {
       for f in live {
         // Acquire: pairs with the worker's CAS running → parked (F2), which follows the
         // fiber's own writes of `waitingOn`, `sticky` and `home` before it parked.
-        let s = f.state.loadAcquire()
+        var s = f.state.loadAcquire()
         if s == FiberState.done { continue }  // finished, not yet removed by its worker
+        if s == FiberState.inspected { s = FiberState.parked }  // another snapshot walks it (F5)
         let parked = s == FiberState.parked
         let stable = parked || s == FiberState.runnable || s == FiberState.created
         let sticky = stable ? f.sticky : false
@@ -174,6 +193,10 @@ extension Scheduler {
                                 homeThreadid: sticky ? f.home.map { $0.index + 1 } : nil,
                                 waitingOn: parked ? f.waitingOnDescription : nil,
                                 waitingForFiber: parked ? awaited[ObjectIdentifier(f)] : nil))
+        if parked && walksLeft > 0, let addresses = f.parkedReturnAddresses() {
+          walksLeft -= 1
+          fiberInfos[fiberInfos.count - 1].backtrace = symbolicator.frames(addresses)
+        }
       }
     }
     let stacks = stackStatistics
@@ -186,8 +209,9 @@ extension Scheduler {
   /// A human-readable dump of `snapshot()`: per pool and worker, status, queue lengths and
   /// the running fiber; with fiber tracking, the blocked fibers and what each waits on (the
   /// first `listLimit` of them one per line, all of them summarised by what they wait on).
-  public func stateDump(listLimit: Int = 50) -> String {
-    var s = snapshot()
+  /// `backtraces`: print each listed blocked fiber's stack (its user frames) under it.
+  public func stateDump(listLimit: Int = 50, backtraces: Bool = true) -> String {
+    var s = snapshot(backtraceLimit: backtraces ? listLimit : 0)
     s.listLimit = listLimit
     return s.description
   }
