@@ -197,8 +197,11 @@ extension TimerTests {
       stop.store(1)
       for f in yielders { try f.wait() }
       let median = lateness[lateness.count / 2], p90 = lateness[lateness.count * 9 / 10]
-      #expect(median < 8, "median lateness \(median) ms")
-      #expect(p90 < 20, "90th percentile lateness \(p90) ms (max \(lateness.last!) ms)")
+      // Under ThreadSanitizer every switch is several times slower and the run shares the
+      // machine with other builds: looser bounds there (the debug run is the regression check).
+      let slack = underTSan ? 3.0 : 1.0
+      #expect(median < 8 * slack, "median lateness \(median) ms")
+      #expect(p90 < 20 * slack, "90th percentile lateness \(p90) ms (max \(lateness.last!) ms)")
     }
   }
 }
