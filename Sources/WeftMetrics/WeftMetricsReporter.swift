@@ -1,7 +1,9 @@
 import CoreMetrics
 import Dispatch
-import Synchronization
 import Weft
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Reports a Weft scheduler's `metrics` to swift-metrics, now and then.
 ///
@@ -37,9 +39,9 @@ public final class WeftMetricsReporter: Sendable {
   private let gauges: [Gauge]
   private let queue = DispatchQueue(label: "weft.metrics.reporter")
   // `last`: the totals at the previous report; `timer`: the running timer, if started.
-  private let state = Mutex<State>(State())
+  private let state = PthreadLocked<State>(State())
   private struct State: @unchecked Sendable {
-    // SAFETY (@unchecked): `timer` is only used under the Mutex, and a DispatchSourceTimer
+    // SAFETY (@unchecked): `timer` is only used under the lock, and a DispatchSourceTimer
     // may be cancelled from any thread.
     var last: [Int]? = nil
     var timer: DispatchSourceTimer? = nil
@@ -121,3 +123,24 @@ public final class WeftMetricsReporter: Sendable {
 
 /// Set on each reporter's queue (they are distinct queues; the value only says "a reporter's").
 private let reporterQueueKey = DispatchSpecificKey<Bool>()
+
+/// A value behind a pthread mutex: ThreadSanitizer sees it (it does not see
+/// Synchronization.Mutex's futex, and reported the test factory's users as racing).
+final class PthreadLocked<Value>: @unchecked Sendable {
+  // SAFETY: `value` is touched only while `mutex` is held.
+  private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+  private var value: Value
+  init(_ value: Value) {
+    self.value = value
+    pthread_mutex_init(mutex, nil)
+  }
+  deinit {
+    pthread_mutex_destroy(mutex)
+    mutex.deallocate()
+  }
+  func withLock<R>(_ body: (inout Value) throws -> R) rethrows -> R {
+    pthread_mutex_lock(mutex)
+    defer { pthread_mutex_unlock(mutex) }
+    return try body(&value)
+  }
+}

@@ -1,5 +1,5 @@
 import CoreMetrics
-import Synchronization
+import Foundation
 import Testing
 import Weft
 import WeftMetrics
@@ -7,12 +7,26 @@ import WeftMetrics
 import Glibc
 #endif
 
+/// A value behind an NSLock (a pthread mutex, which ThreadSanitizer sees; it does not see
+/// Synchronization.Mutex's futex and reported its users as racing).
+final class LockedValue<Value>: @unchecked Sendable {
+  // SAFETY: `value` is touched only while `lock` is held.
+  private let lock = NSLock()
+  private var value: Value
+  init(_ value: Value) { self.value = value }
+  func withLock<R>(_ body: (inout Value) throws -> R) rethrows -> R {
+    lock.lock()
+    defer { lock.unlock() }
+    return try body(&value)
+  }
+}
+
 /// A MetricsFactory that keeps every value recorded, by label (passed to the reporter
 /// directly: no global bootstrap, so tests stay independent).
 final class RecordingFactory: MetricsFactory, Sendable {
-  let counters = Mutex<[String: Int64]>([:])
-  let gauges = Mutex<[String: Int64]>([:])
-  let dimensions = Mutex<[String: [(String, String)]]>([:])
+  let counters = LockedValue<[String: Int64]>([:])
+  let gauges = LockedValue<[String: Int64]>([:])
+  let dimensions = LockedValue<[String: [(String, String)]]>([:])
 
   func makeCounter(label: String, dimensions d: [(String, String)]) -> any CounterHandler {
     dimensions.withLock { $0[label] = d }
