@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The test command (README): installs dependencies, then runs the whole test suite in debug
 # and under ThreadSanitizer, a quick weft-bench pass in release, and weft-stress: a short pass
-# in release and a small one under ThreadSanitizer.
+# in release and a small one under ThreadSanitizer; the command-line checks; the benchmark chart script.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 Scripts/install-deps.sh
@@ -44,3 +44,6 @@ echo "== weft-stress under ThreadSanitizer (small scale)"
 swift build --sanitize=thread --scratch-path .build-tsan --product weft-stress
 .build-tsan/debug/weft-stress --duration 1 --scale 0.05 --watchdog 120 2>&1 | tee /tmp/weft-stress-tsan.log
 ! grep -q "ThreadSanitizer: " /tmp/weft-stress-tsan.log || { echo "ThreadSanitizer reported a race in weft-stress"; exit 1; }
+echo "== bench-chart.py turns a bench-compare table into an SVG"
+python3 Scripts/bench-chart.py Docs/bench/2026-12-01.txt > /tmp/weft-bench-chart.svg
+[[ $(grep -c "<rect" /tmp/weft-bench-chart.svg) -ge 10 ]] || { echo "bench-chart.py drew no bars"; exit 1; }
