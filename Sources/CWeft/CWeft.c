@@ -73,6 +73,19 @@ weft_transfer_t weft_switch(void *to, void *data, void *tsan_to) {
 
 _Static_assert(sizeof(transfer_t) == sizeof(weft_transfer_t), "transfer_t layout");
 
+__attribute__((no_sanitize("thread")))
+weft_transfer_t weft_switch_ontop(void *to, void *data, void *tsan_to, weft_transfer_t (*fn)(weft_transfer_t)) {
+#ifdef WEFT_TSAN
+  __tsan_switch_to_fiber(tsan_to, 0);
+#else
+  (void)tsan_to;
+#endif
+  // SAFETY: weft_transfer_t and transfer_t are the same two-pointer struct, passed the same way.
+  transfer_t t = ontop_fcontext((fcontext_t)to, data, (transfer_t (*)(transfer_t))fn);
+  weft_transfer_t r = { t.fctx, t.data };
+  return r;
+}
+
 void *weft_make_context(void *stack_top, size_t size, void (*fn)(weft_transfer_t)) {
   // SAFETY: weft_transfer_t and transfer_t are the same two-pointer struct, passed the same way.
   return make_fcontext(stack_top, size, (void (*)(transfer_t))fn);

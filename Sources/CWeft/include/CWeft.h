@@ -69,6 +69,10 @@ void weft_set_tls_fiber(void *f);
 /// thread now runs `tsan_to` (a handle from weft_tsan_create_fiber / weft_tsan_current_fiber);
 /// nothing instrumented runs between the annotation and the jump.
 weft_transfer_t weft_switch(void *to, void *data, void *tsan_to);
+/// Like weft_switch, but first runs `fn` on top of `to`'s stack, with the context just left
+/// and `data`; what `fn` returns is what the resumed side's own switch returns. Weft's direct
+/// fiber-to-fiber switch: `fn` publishes the fiber that switched out (Context.swift, S4).
+weft_transfer_t weft_switch_ontop(void *to, void *data, void *tsan_to, weft_transfer_t (*fn)(weft_transfer_t));
 /// Prepares a context that will run `fn` on the stack whose highest address is `stack_top`.
 void *weft_make_context(void *stack_top, size_t size, void (*fn)(weft_transfer_t));
 

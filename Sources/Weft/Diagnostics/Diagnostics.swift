@@ -72,28 +72,34 @@ public enum Diagnostics {
   struct State {
     var sigquit = Diagnostics.environmentFlag("WEFT_SIGQUIT_DUMP", default: true)
     var deadlockSeconds = Diagnostics.environmentSeconds("WEFT_DEADLOCK_REPORT_SECONDS", default: 5)
-    var schedulers: [WeakScheduler] = []
+    /// Strong references: a scheduler's worker threads keep it alive until `shutdown()`
+    /// anyway, which unregisters it. (A weak reference gave every Scheduler a side table, which
+    /// sends each retain and release of it down the runtime's slow path: ~75 instructions per
+    /// `Scheduler.current`.)
+    var schedulers: [Scheduler] = []
     var threadStarted = false
     var handlerInstalled = false
     var pipe: (read: Int32, write: Int32) = (-1, -1)
   }
-
-  struct WeakScheduler { weak var scheduler: Scheduler? }
 
   static let state = Guarded(State())
 
   /// Called by every `Scheduler.init` (one short lock; not on any fiber path).
   static func register(_ s: Scheduler) {
     state.withLock { st in
-      st.schedulers.removeAll { $0.scheduler == nil }
-      st.schedulers.append(WeakScheduler(scheduler: s))
+      st.schedulers.append(s)
       startLocked(&st)
     }
   }
 
+  /// Called by `Scheduler.shutdown()`.
+  static func unregister(_ s: Scheduler) {
+    state.withLock { st in st.schedulers.removeAll { $0 === s } }
+  }
+
   /// Schedulers not shut down, the shared one first.
   static func liveSchedulers() -> [Scheduler] {
-    let all = state.withLock { $0.schedulers.compactMap(\.scheduler) }.filter { !$0.isShuttingDown }
+    let all = state.withLock { $0.schedulers }.filter { !$0.isShuttingDown }
     let shared = Scheduler.sharedIfStarted
     return all.filter { $0 === shared } + all.filter { $0 !== shared }
   }

@@ -116,25 +116,28 @@ extension AnyFiber {
     guard let bottom = worker.deque.pop() else { return false }
     // Popped from this worker's deque, it is ours (F1), and a deque holds only migratable
     // fibers of this worker's scheduler and pool (I2). Only one that never ran qualifies (I4).
-    guard bottom === self, context == nil else { worker.deque.push(bottom); return false }
+    guard bottom == FiberRef(self), context == nil else { worker.deque.push(bottom); return false }
     // Taken from a run queue: this worker owns it (F1).
     state.storeRelease(FiberState.running)
     flags.fetchOrFull(FiberFlags.started)
     run.pointee.stack = waiter.stack
     run.pointee.tsanFiber = waiter.tsanFiber
-    worker.current = self
+    worker.current = bottom
     worker.currentFiberID.storeRelaxed(UInt(id))  // for dumps only
     ThreadLocal.setFiber(Unmanaged.passUnretained(self).toOpaque())
     runBody()
     // The body may have parked and resumed on another worker: restore the waiter there.
     let now = Worker.currentUnchecked
     now.counters.increment(.finishedInline)  // WorkerCounters M1: `now` is this thread's worker
-    now.current = waiter
+    now.current = FiberRef(waiter)
     now.currentFiberID.storeRelaxed(UInt(waiter.id))
     ThreadLocal.setFiber(p)
     run.pointee.stack = nil
     run.pointee.tsanFiber = nil
     context = nil
+    // FiberRef O1: done, and back on the waiter's stack. The caller's reference (a `wait` or
+    // `fetch` is a method call on a handle) keeps `self` alive past this.
+    bottom.dropRunReference()
     return true
   }
 

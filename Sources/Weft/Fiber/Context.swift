@@ -2,10 +2,10 @@ import CWeft
 
 /// The switch protocol (Docs/Architecture.md, "Switch protocol").
 ///
-/// A worker runs fibers from its scheduler loop on the thread's own stack. Every switch goes
-/// fiber → loop or loop → fiber, never fiber → fiber, so that the loop's side of a switch
-/// (after `jump_fcontext` returns there) is the one place where a fiber is known to have
-/// finished switching out: only there is it published as parked, re-queued or freed.
+/// A worker runs fibers from its scheduler loop on the thread's own stack. A switch goes
+/// fiber → loop, loop → fiber, or (S4) fiber → fiber; in every case the fiber that switched
+/// out is published as parked, re-queued or freed only once its switch has completed — on
+/// the loop's side of the switch, or in a hook on the incoming fiber's stack.
 ///
 /// - S1: the side that receives control stores the context it came from: the loop stores
 ///   the fiber's, the fiber stores its current worker's loop context.
@@ -13,7 +13,12 @@ import CWeft
 ///   switches out and restored just after it switches in, so a fiber that suspends inside
 ///   a `modify` access and resumes on another thread carries its accesses with it.
 /// - S3: under ThreadSanitizer, the annotation and the jump happen in one uninstrumented C
-///   function (`weft_switch`).
+///   function (`weft_switch`, `weft_switch_ontop`).
+/// - S4 (direct switch, Worker+Switch.swift D1, D2): a fiber that switches out while its
+///   worker's run-next slot holds the fiber it would run next jumps straight into that fiber
+///   with `ontop_fcontext`; `directSwitchHook` runs first on the incoming fiber's stack and
+///   completes the outgoing fiber's switch there (S1, F2), then hands the incoming fiber the
+///   worker's loop context, as a switch from the loop would have.
 enum Context {
   /// Jumps from the worker loop into `fiber`; returns, when a fiber switches back, the
   /// context to store (S1) in whichever fiber switched out — `fiber`, or one it ran inline
@@ -28,15 +33,19 @@ enum Context {
   @inline(__always)
   static func switchOut(_ fiber: AnyFiber, from worker: Worker) {
     if exclusivityHooksEnabled { swift_task_exitThreadLocalContext(fiber.exclusivityState) }  // S2
-    let t = weft_switch(worker.loopContext, nil, worker.tsanFiber)
+    let t: weft_transfer_t
+    if let next = worker.takeDirectSwitchTarget(finishing: false) {
+      t = next.with { weft_switch_ontop($0.context, nil, $0.tsanFiber, directSwitchHook) }  // S4
+    } else {
+      t = weft_switch(worker.loopContext, nil, worker.tsanFiber)
+    }
     resumed(fiber, loopContext: t.fctx)
   }
 
   @inline(__always)
   static func resumed(_ fiber: AnyFiber, loopContext: UnsafeMutableRawPointer?) {
-    // SAFETY: a fiber only ever runs on a worker thread, whose slot holds its Worker.
-    let worker = Worker.currentUnchecked
-    worker.loopContext = loopContext  // S1
+    // A fiber only ever runs on a worker thread, whose slot holds its Worker.
+    Worker.withCurrent { $0.loopContext = loopContext }  // S1
     if exclusivityHooksEnabled { swift_task_enterThreadLocalContext(fiber.exclusivityState) }  // S2
   }
 
@@ -69,33 +78,50 @@ enum Context {
 /// unbalanced by the jump that never comes back (all objects are touched in `fiberMain`).
 private let fiberEntry: @convention(c) (weft_transfer_t) -> Void = { transfer in
   let exit = fiberMain(loopContext: transfer.fctx)
-  _ = weft_switch(exit.context, nil, exit.tsanFiber)
+  if exit.direct {
+    _ = weft_switch_ontop(exit.context, nil, exit.tsanFiber, directSwitchHook)  // S4
+  } else {
+    _ = weft_switch(exit.context, nil, exit.tsanFiber)
+  }
   fatalError("BUG IN Weft: a finished fiber was switched in again")
+}
+
+/// S4: runs on the incoming fiber's stack, right after the direct switch saved the outgoing
+/// fiber's context (`transfer.fctx`): completes the outgoing fiber's switch as the loop
+/// would, then gives the incoming fiber the loop context to store (S1).
+private let directSwitchHook: @convention(c) (weft_transfer_t) -> weft_transfer_t = { transfer in
+  Worker.withCurrent { worker in
+    worker.completeSwitch(saved: transfer.fctx)
+    return weft_transfer_t(fctx: worker.loopContext, data: nil)
+  }
 }
 
 private struct FinalSwitch {
   var context: UnsafeMutableRawPointer?
   var tsanFiber: UnsafeMutableRawPointer?
+  /// S4: `context` is a fiber's, switched to directly.
+  var direct = false
 }
 
 @inline(never)
 private func fiberMain(loopContext: UnsafeMutableRawPointer?) -> FinalSwitch {
-  let worker = Worker.currentUnchecked
-  // A counted reference, kept explicitly until the last use below. The worker's `current`
-  // holds the fiber only while it is the one running: when it runs a child inline (Completion
-  // I1) `current` becomes the child, and if the child parks, the loop that takes it over may
-  // be another worker's, whose `current` never held this fiber. Until the child's body returns
-  // into this fiber (runInlineIfPossible then makes it `current` again) nothing else need keep
-  // it alive — its `Fiber` handle may be gone — so this frame does, explicitly: an implicit
-  // copy happened to do it, and the optimiser may end such a copy at its last visible use.
-  let fiber = worker.current.unsafelyUnwrapped
-  return withExtendedLifetime(fiber) { () -> FinalSwitch in
+  // Borrowed: the run reference (FiberRef O1) keeps the fiber alive until the loop has taken
+  // its final switch, after this frame is gone. (When it runs a child inline, Completion I1,
+  // the worker's `current` becomes the child, and a loop that takes the child over may be
+  // another worker's: `current` does not keep this fiber alive, its run reference does.)
+  let me = Worker.withCurrent { $0.current.unsafelyUnwrapped }
+  return me.with { fiber -> FinalSwitch in
     Context.resumed(fiber, loopContext: loopContext)
     fiber.runBody()
-    // The body is done and waiters are woken; the loop frees the stack after this switch.
-    let last = Worker.currentUnchecked
-    last.pending = .finish
-    if Context.exclusivityHooksEnabled { swift_task_exitThreadLocalContext(fiber.exclusivityState) }
-    return FinalSwitch(context: last.loopContext, tsanFiber: last.tsanFiber)
+    // The body is done and waiters are woken; the loop (or, S4, the hook on the next fiber's
+    // stack) frees the stack after this switch. The worker may differ from the first one.
+    return Worker.withCurrent { last -> FinalSwitch in
+      last.pending = .finish
+      if Context.exclusivityHooksEnabled { swift_task_exitThreadLocalContext(fiber.exclusivityState) }
+      if let next = last.takeDirectSwitchTarget(finishing: true) {
+        return next.with { FinalSwitch(context: $0.context, tsanFiber: $0.tsanFiber, direct: true) }
+      }
+      return FinalSwitch(context: last.loopContext, tsanFiber: last.tsanFiber)
+    }
   }
 }

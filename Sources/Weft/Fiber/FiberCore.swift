@@ -84,7 +84,8 @@ enum FiberCore {
   static func allocate(sticky: Bool, pool: ThreadPool,
                        body: (@Sendable (UnsafeMutableRawPointer) throws -> Void)?,
                        resultLayout: ResultLayout) -> UnsafeMutableRawPointer {
-    let base = UnsafeMutableRawPointer.allocate(byteCount: totalSize, alignment: 16)
+    // Word alignment: a larger one sends swift_slowAlloc to posix_memalign (~200 instructions more).
+    let base = UnsafeMutableRawPointer.allocate(byteCount: totalSize, alignment: MemoryLayout<UInt>.alignment)
     base.initializeMemory(as: UInt.self, repeating: 0, count: wordCount)
     (base + runOffset).initializeMemory(as: Run.self, to: Run())
     (base + placementOffset).initializeMemory(as: Placement.self, to: Placement(sticky: sticky, pool: pool))

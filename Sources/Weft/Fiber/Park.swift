@@ -6,6 +6,14 @@ import Glibc
 
 extension AnyFiber {
   /// The fiber running on this thread, or this thread's own thread fiber.
+  /// Borrows the fiber running on this thread (or its thread fiber) for `body`, counting
+  /// nothing on a worker: the running fiber is alive by its run reference (FiberRef O1).
+  @inline(__always)
+  static func withCurrentContext<R>(_ body: (AnyFiber) throws -> R) rethrows -> R {
+    if let p = ThreadLocal.fiber { return try Unmanaged<AnyFiber>.fromOpaque(p)._withUnsafeGuaranteedRef(body) }
+    return try body(currentContext)
+  }
+
   static var currentContext: AnyFiber {
     if let p = ThreadLocal.fiber {
       // SAFETY: the slot holds a fiber kept alive by its worker (while it runs) or by the
@@ -77,7 +85,7 @@ extension AnyFiber {
         // Full CAS: pairs with the loop's CAS running → parked (F2).
         let seen = state.fetchCompareExchangeFull(FiberState.parked, FiberState.runnable)
         if seen == FiberState.parked {
-          Scheduler.enqueueWoken(self)
+          Scheduler.enqueueWoken(FiberRef(self))  // FiberRef O3: `self` is not touched after this
           return
         }
         s = seen

@@ -12,16 +12,20 @@ final class Injector: @unchecked Sendable {
   private var countWord: AtomicWord { words[1] }
   private var queue = LocalQueue()
 
-  deinit { words.deallocate() }
+  deinit {
+    while let f = queue.popFirst() { f.dropRunReference() }  // abandoned at shutdown (FiberRef O1)
+    queue.free()
+    words.deallocate()
+  }
 
-  func push(_ fiber: AnyFiber) {
+  func push(_ fiber: FiberRef) {
     lock.lock()
     queue.append(fiber)
     countWord.storeRelease(UInt(queue.count))
     lock.unlock()
   }
 
-  func pop() -> AnyFiber? {
+  func pop() -> FiberRef? {
     if countWord.loadAcquire() == 0 { return nil }
     lock.lock()
     let f = queue.popFirst()

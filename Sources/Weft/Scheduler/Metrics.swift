@@ -23,6 +23,8 @@ public struct SchedulerMetrics: Sendable, CustomStringConvertible {
     /// Fibers that parked here, and fibers that a fiber on this worker woke.
     public let parks: Int
     public let wakes: Int
+    /// Switches from one fiber straight to the next on this worker, without the loop.
+    public let directSwitches: Int
     /// Sweeps over the other workers' queues, and fibers taken from them.
     public let stealAttempts: Int
     public let steals: Int
@@ -48,6 +50,9 @@ public struct SchedulerMetrics: Sendable, CustomStringConvertible {
   /// A wake that arrives while its fiber is still switching out counts in neither.
   public let parks: Int
   public let wakes: Int
+  /// Switches from a fiber that parked, yielded or finished straight to the fiber it had
+  /// just woken (a hand-off), without passing through the worker's loop.
+  public let directSwitches: Int
   /// Steal sweeps by idle workers over the other workers of their pool, and fibers stolen.
   public let stealAttempts: Int
   public let steals: Int
@@ -86,7 +91,7 @@ public struct SchedulerMetrics: Sendable, CustomStringConvertible {
     func us(_ ns: UInt64) -> String { "\((Double(ns) / 100).rounded() / 10) µs" }
     return """
       Weft metrics: fibers spawned \(fibersSpawned), finished \(fibersFinished), live \(fibersLive), parked \(fibersParked)
-        parks \(parks), wakes \(wakes), steals \(steals) of \(stealAttempts) attempts, worker sleeps \(workerSleeps)
+        parks \(parks), wakes \(wakes), direct switches \(directSwitches), steals \(steals) of \(stealAttempts) attempts, worker sleeps \(workerSleeps)
         queued: injector \(injectorDepth), inbox \(inboxDepth), deque \(dequeDepth), run-next \(runNextDepth)
         timers: \(timersPending) pending, \(timersFired) fired, late mean \(us(timerLatenessMeanNanoseconds)), max \(us(timerLatenessMaxNanoseconds))
         stacks: \(stacksInUse) in use, \(stacksCached) cached (\(stackCachedBytes / 1024) KiB mapped)
@@ -102,7 +107,7 @@ extension Scheduler {
     var perWorker: [SchedulerMetrics.Worker] = []
     var spawned = offWorkerCounters.load(.spawned)
     var wakes = offWorkerCounters.load(.wakes)
-    var finished = 0, started = 0, finishedOwnStack = 0, parks = 0, attempts = 0, steals = 0, sleeps = 0
+    var finished = 0, started = 0, finishedOwnStack = 0, parks = 0, direct = 0, attempts = 0, steals = 0, sleeps = 0
     var deque = 0, inbox = 0, runNext = 0, workerCached = 0
     for w in workers {
       let c = w.counters  // M2: relaxed loads of owner-written words
@@ -110,13 +115,13 @@ extension Scheduler {
       let done = ownStack &+ c.load(.finishedInline)
       let m = SchedulerMetrics.Worker(
         threadid: w.index + 1, pool: w.pool.kind, fibersSpawned: c.load(.spawned), fibersFinished: done,
-        parks: c.load(.parks), wakes: c.load(.wakes), stealAttempts: c.load(.stealAttempts), steals: c.load(.steals),
+        parks: c.load(.parks), wakes: c.load(.wakes), directSwitches: c.load(.directSwitches), stealAttempts: c.load(.stealAttempts), steals: c.load(.steals),
         sleeps: c.load(.sleeps), dequeDepth: w.deque.approximateCount, inboxDepth: w.inbox.approximateCount,
         runNextDepth: w.hasRunNext ? 1 : 0)
       perWorker.append(m)
       spawned &+= m.fibersSpawned; finished &+= done
       started &+= c.load(.started); finishedOwnStack &+= ownStack  // inline runs have no stack of their own
-      parks &+= m.parks; wakes &+= m.wakes; attempts &+= m.stealAttempts; steals &+= m.steals
+      parks &+= m.parks; wakes &+= m.wakes; direct &+= m.directSwitches; attempts &+= m.stealAttempts; steals &+= m.steals
       sleeps &+= m.sleeps; deque &+= m.dequeDepth; inbox &+= m.inboxDepth; runNext &+= m.runNextDepth
       workerCached &+= c.load(.cachedStacks)
     }
@@ -125,7 +130,7 @@ extension Scheduler {
     let cache = stacks.cacheStatistics
     return SchedulerMetrics(
       fibersSpawned: spawned, fibersFinished: finished, fibersLive: max(0, spawned &- finished),
-      fibersParked: max(0, parks &- wakes), parks: parks, wakes: wakes, stealAttempts: attempts, steals: steals,
+      fibersParked: max(0, parks &- wakes), parks: parks, wakes: wakes, directSwitches: direct, stealAttempts: attempts, steals: steals,
       workerSleeps: sleeps, injectorDepth: injector, inboxDepth: inbox, dequeDepth: deque, runNextDepth: runNext,
       timersPending: t.pending, timersFired: t.lateness.fired,
       timerLatenessTotalNanoseconds: t.lateness.totalNanoseconds, timerLatenessMaxNanoseconds: t.lateness.maxNanoseconds,

@@ -140,6 +140,7 @@ public final class Scheduler: @unchecked Sendable {
       "Weft misuse: shutdown() called from a fiber of the scheduler being shut down; call it from another thread")
     precondition(self !== Scheduler.sharedIfStarted, "Weft misuse: the shared scheduler cannot be shut down")
     guard flags[0].compareExchangeFull(0, 1) else { return }
+    Diagnostics.unregister(self)
     for w in workers {
       _ = w.pool.idle.unparkSpecific(w.poolIndex)
       w.parker.unpark()
@@ -194,35 +195,59 @@ public final class Scheduler: @unchecked Sendable {
     precondition(seen == FiberState.created,
       "Weft misuse: schedule(_:) of fiber \(f.id), which was already started (it is \(FiberState.name(seen)))")
     f.scheduler = self
-    if let registry { registry.insert(f) }  // before any worker can run (and finish) it
-    unowned(unsafe) var here = Worker.current
-    if let w = here, w.scheduler !== self { here = nil }
-    if let here { here.counters.increment(.spawned) } else { offWorkerCounters.increment(.spawned) }
-    if f.sticky {
-      unowned(unsafe) let home: Worker
-      // Pinned to the calling worker, as Julia's @async — unless the fiber asked for the
-      // interactive pool and the caller is a default worker: then to an interactive worker.
-      if let here, !(f.pool == .interactive && hasInteractive && here.pool.kind != .interactive) {
-        home = here
-        // Julia #41334: a migratable fiber that schedules a sticky one becomes sticky too,
-        // so parent and child never run in parallel.
-        if let parent = here.current, !parent.sticky { parent.sticky = true; parent.home = here }
-      } else {
-        home = pool(for: f.pool).nextWorkerForSticky()
-      }
-      f.home = home
-      f.pool = home.pool.kind
-      home.inbox.push(f)
-      if home !== here { home.pool.unparkForInbox(home) }
+    registry?.insert(f)  // before any worker can run (and finish) it
+    let ref = FiberRef.takeRunReference(f)  // FiberRef O1: dropped when it finishes
+    // Every reference below is borrowed (the worker from the thread's slot, the pool and the
+    // queues from it): this runs on every spawn, and counted references cost more than the
+    // rest of it (they were 9 retains and 8 releases per spawn).
+    if let raw = ThreadLocal.worker,
+       Unmanaged<Worker>.fromOpaque(raw)._withUnsafeGuaranteedRef({ submit(f, ref, on: $0) }) {
       return
     }
-    unowned(unsafe) let p = pool(for: f.pool)
-    if let here, here.pool === p {
-      here.deque.push(f)
-    } else {
-      p.injector.push(f)
+    offWorkerCounters.increment(.spawned)
+    if f.sticky {
+      let home = pool(for: f.pool).nextWorkerForSticky()
+      f.home = home
+      f.pool = home.pool.kind
+      home.inbox.push(ref)  // FiberRef O3: `f` is not touched after this
+      home.pool.unparkForInbox(home)
+      return
     }
+    let p = pool(for: f.pool)
+    p.injector.push(ref)
     p.notifyWork()
+  }
+
+  /// `submit` from a worker thread: false if `here` belongs to another scheduler.
+  @inline(__always)
+  private func submit(_ f: AnyFiber, _ ref: FiberRef, on here: Worker) -> Bool {
+    guard here.scheduler === self else { return false }
+    here.counters.increment(.spawned)
+    if f.sticky {
+      // Pinned to the calling worker, as Julia's @async — unless the fiber asked for the
+      // interactive pool and the caller is a default worker: then to an interactive worker.
+      if f.pool == .interactive && hasInteractive && here.pool.kind != .interactive {
+        let home = pool(for: .interactive).nextWorkerForSticky()
+        f.home = home
+        f.pool = .interactive
+        home.inbox.push(ref)  // FiberRef O3
+        home.pool.unparkForInbox(home)
+        return true
+      }
+      // Julia #41334: a migratable fiber that schedules a sticky one becomes sticky too,
+      // so parent and child never run in parallel.
+      here.current?.with { parent in
+        if !parent.sticky { parent.sticky = true; parent.home = here }
+      }
+      f.home = here
+      f.pool = here.pool.kind
+      here.inbox.push(ref)  // FiberRef O3
+      return true
+    }
+    let p = pool(for: f.pool)
+    if here.pool === p { here.deque.push(ref) } else { p.injector.push(ref) }
+    p.notifyWork()
+    return true
   }
 
   /// L2: once shutdown began, only this scheduler's own fibers (still running while the
@@ -237,11 +262,11 @@ public final class Scheduler: @unchecked Sendable {
   /// Queues a fiber that a wake made runnable (FiberState F3): sticky ones to their home
   /// worker's inbox; migratable ones to the waking worker's run-next slot (a direct hand-off)
   /// or, from outside the pool, to its injector.
-  static func enqueueWoken(_ f: AnyFiber) {
+  static func enqueueWoken(_ f: FiberRef) {
     // Every reference here is borrowed from a raw pointer: this path runs on every wake-up,
     // and counted references cost more than the rest of it (Docs/Architecture.md).
     let here = ThreadLocal.worker
-    let placement = f.placement
+    let placement = f.with { $0.placement }
     countWake(schedulerRaw: placement.pointee.schedulerRaw.unsafelyUnwrapped, here: here)
     if placement.pointee.sticky {
       let homeRaw = placement.pointee.homeRaw.unsafelyUnwrapped
@@ -252,16 +277,17 @@ public final class Scheduler: @unchecked Sendable {
       return
     }
     let kind = placement.pointee.pool
-    Unmanaged<Scheduler>.fromOpaque(placement.pointee.schedulerRaw.unsafelyUnwrapped)._withUnsafeGuaranteedRef { s in
-      let p = s.pool(for: kind)
-      if let here {
-        let handedOff = Unmanaged<Worker>.fromOpaque(here)._withUnsafeGuaranteedRef { w -> Bool in
-          guard w.pool === p else { return false }
-          w.pushRunNext(f)
-          return true
-        }
-        if handedOff { return }
+    let schedulerRaw = placement.pointee.schedulerRaw.unsafelyUnwrapped
+    if let here {
+      let handedOff = Unmanaged<Worker>.fromOpaque(here)._withUnsafeGuaranteedRef { w -> Bool in
+        guard w.schedulerRaw == schedulerRaw, w.runsMigratable(kind) else { return false }
+        w.pushRunNext(f)
+        return true
       }
+      if handedOff { return }
+    }
+    Unmanaged<Scheduler>.fromOpaque(schedulerRaw)._withUnsafeGuaranteedRef { s in
+      let p = s.pool(for: kind)
       p.injector.push(f)
       p.notifyWork()
     }
@@ -273,7 +299,7 @@ public final class Scheduler: @unchecked Sendable {
   private static func countWake(schedulerRaw: UnsafeMutableRawPointer, here: UnsafeMutableRawPointer?) {
     if let here {
       let counted = Unmanaged<Worker>.fromOpaque(here)._withUnsafeGuaranteedRef { w -> Bool in
-        guard Unmanaged.passUnretained(w.scheduler).toOpaque() == schedulerRaw else { return false }
+        guard w.schedulerRaw == schedulerRaw else { return false }
         w.counters.increment(.wakes)
         return true
       }

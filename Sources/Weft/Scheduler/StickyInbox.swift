@@ -12,7 +12,7 @@
 ///
 /// - M1: a fiber is in at most one inbox at a time (F1: only runnable fibers are queued), so
 ///   its single `inboxNext` link is free while it is pushed.
-/// - M2: the stack holds one retain per fiber (`Unmanaged.passRetained`), handed to the owner.
+/// - M2: the stack and the FIFO hold uncounted `FiberRef`s (FiberRef O2).
 final class StickyInbox: @unchecked Sendable {
   // SAFETY: `head` is atomic; `local` belongs to the owning worker (M1, M2).
   private let words = AtomicBlock(count: 2)  // 0: head of the pushed stack; 1: pending count
@@ -21,17 +21,18 @@ final class StickyInbox: @unchecked Sendable {
   private var local = LocalQueue()
 
   deinit {
-    while let f = pop() { _ = f }
+    while let f = pop() { f.dropRunReference() }  // abandoned at shutdown (FiberRef O1)
+    local.free()
     words.deallocate()
   }
 
   /// Any thread.
-  func push(_ fiber: AnyFiber) {
-    let node = UInt(bitPattern: Unmanaged.passRetained(fiber).toOpaque())  // M2
+  func push(_ ref: FiberRef) {
+    let node = ref.bits  // M2
     pending.fetchAddFull(1)
     var old = head.loadRelaxed()
     while true {
-      fiber.inboxNext = old
+      ref.with { $0.inboxNext = old }
       // Full CAS (release side): publishes `inboxNext` and the fiber to the owner's exchange.
       let seen = head.fetchCompareExchangeFull(old, node)
       if seen == old { return }
@@ -40,19 +41,29 @@ final class StickyInbox: @unchecked Sendable {
   }
 
   /// Owner only.
-  func pop() -> AnyFiber? {
+  func pop() -> FiberRef? {
     if let f = local.popFirst() { pending.fetchSubFull(1); return f }
     if head.loadRelaxed() == 0 { return nil }
     // Full exchange (acquire side): pairs with the producers' CAS in push.
     var node = head.exchangeFull(0)
-    var reversed: [AnyFiber] = []
-    while node != 0 {
-      let f = Unmanaged<AnyFiber>.fromOpaque(UnsafeRawPointer(bitPattern: node).unsafelyUnwrapped).takeRetainedValue()
-      node = f.inboxNext
-      f.inboxNext = 0
-      reversed.append(f)
+    // The stack is newest first: relink it in place into oldest-first order, then append.
+    var reversed: UInt = 0
+    while let f = FiberRef(bits: node) {
+      node = f.with { f in
+        let next = f.inboxNext
+        f.inboxNext = reversed
+        return next
+      }
+      reversed = f.bits
     }
-    for f in reversed.reversed() { local.append(f) }
+    while let f = FiberRef(bits: reversed) {
+      reversed = f.with { f in
+        let next = f.inboxNext
+        f.inboxNext = 0
+        return next
+      }
+      local.append(f)
+    }
     pending.fetchSubFull(1)
     return local.popFirst()
   }
@@ -64,32 +75,45 @@ final class StickyInbox: @unchecked Sendable {
   var approximateCount: Int { Int(bitPattern: pending.loadRelaxed()) }
 }
 
-/// A FIFO ring of fibers used by one thread only (or under a lock).
+/// A FIFO ring of uncounted fiber references (FiberRef O2) used by one thread only (or
+/// under a lock). Its buffer is a raw allocation, so appending and popping touch neither a
+/// reference count nor Swift's array uniqueness checks; `free()` releases it.
 struct LocalQueue {
-  private var storage: [AnyFiber?] = []
+  private var storage: UnsafeMutablePointer<UInt>? = nil
+  private var capacity = 0
   private var headIndex = 0
   private(set) var count = 0
 
-  mutating func append(_ f: AnyFiber) {
-    if count == storage.count { grow() }
-    storage[(headIndex + count) & (storage.count - 1)] = f
+  @inline(__always) mutating func append(_ f: FiberRef) {
+    if count == capacity { grow() }
+    storage.unsafelyUnwrapped[(headIndex + count) & (capacity - 1)] = f.bits
     count += 1
   }
 
-  mutating func popFirst() -> AnyFiber? {
+  @inline(__always) mutating func popFirst() -> FiberRef? {
     guard count > 0 else { return nil }
-    let f = storage[headIndex]
-    storage[headIndex] = nil
-    headIndex = (headIndex + 1) & (storage.count - 1)
+    let f = storage.unsafelyUnwrapped[headIndex]
+    headIndex = (headIndex + 1) & (capacity - 1)
     count -= 1
-    return f
+    return FiberRef(bits: f)
   }
 
+  @inline(never)
   private mutating func grow() {
-    let newCapacity = max(16, storage.count * 2)
-    var bigger = [AnyFiber?](repeating: nil, count: newCapacity)
-    for i in 0..<count { bigger[i] = storage[(headIndex + i) & (storage.count - 1)] }
+    let newCapacity = max(16, capacity * 2)
+    let bigger = UnsafeMutablePointer<UInt>.allocate(capacity: newCapacity)
+    for i in 0..<count { bigger[i] = storage.unsafelyUnwrapped[(headIndex + i) & (capacity - 1)] }
+    storage?.deallocate()
     storage = bigger
+    capacity = newCapacity
     headIndex = 0
+  }
+
+  /// Releases the buffer (the owner's deinit); the queue must not be used afterwards.
+  mutating func free() {
+    storage?.deallocate()
+    storage = nil
+    capacity = 0
+    count = 0
   }
 }

@@ -17,8 +17,7 @@
 ///   whoever wins the CAS on `top` (or by the owner popping above `top`).
 /// - D2: a buffer that was replaced by `grow` stays allocated until the deque is deinitialised,
 ///   so a thief that loaded the old buffer can still read it (its CAS on `top` then decides).
-/// - D3: slots hold `Unmanaged<AnyFiber>` pointers retained once; whoever takes an element
-///   takes that retain.
+/// - D3: slots hold uncounted `FiberRef`s (FiberRef O2): pushing and taking touch no count.
 final class WorkStealingDeque: @unchecked Sendable {
   // SAFETY: fields are only touched through atomics (words, slots) or by the owner (retired).
   private let words = AtomicBlock(count: 3)  // 0: top, 1: bottom, 2: buffer (Unmanaged<Buffer>)
@@ -46,19 +45,19 @@ final class WorkStealingDeque: @unchecked Sendable {
   }
 
   deinit {
-    while let f = pop() { _ = f }  // drop the retains of fibers never run (D3)
+    while let f = pop() { f.dropRunReference() }  // fibers abandoned at shutdown (FiberRef O1)
     words.deallocate()
   }
 
   /// Owner only.
   @inline(__always)
-  func push(_ fiber: AnyFiber) {
+  func push(_ fiber: FiberRef) {
     let b = Int(bitPattern: bottom.loadRelaxed())
     // Acquire: pairs with the thieves' CAS on top, so slots they emptied may be reused.
     let t = Int(bitPattern: top.loadAcquire())
     var a = current
     if b - t > a.capacity - 1 { a = grow(top: t, bottom: b) }
-    a.slot(b).storeRelaxed(UInt(bitPattern: Unmanaged.passRetained(fiber).toOpaque()))  // D3
+    a.slot(b).storeRelaxed(fiber.bits)  // D3
     // Release: publishes the slot to thieves that acquire-load bottom (Lê: fence(release)
     // then relaxed store).
     bottom.storeRelease(UInt(bitPattern: b + 1))
@@ -66,7 +65,7 @@ final class WorkStealingDeque: @unchecked Sendable {
 
   /// Owner only.
   @inline(__always)
-  func pop() -> AnyFiber? {
+  func pop() -> FiberRef? {
     let b = Int(bitPattern: bottom.loadRelaxed()) - 1
     let a = current
     bottom.storeRelaxed(UInt(bitPattern: b))
@@ -85,11 +84,11 @@ final class WorkStealingDeque: @unchecked Sendable {
       bottom.storeRelaxed(UInt(bitPattern: b + 1))
       if !won { return nil }
     }
-    return Unmanaged<AnyFiber>.fromOpaque(UnsafeRawPointer(bitPattern: raw).unsafelyUnwrapped).takeRetainedValue()
+    return FiberRef(bits: raw)
   }
 
   /// Any thread. Returns nil when empty or when it lost a race (the caller may retry).
-  func steal() -> AnyFiber? {
+  func steal() -> FiberRef? {
     // Acquire: pairs with the CAS of other thieves and the owner on top.
     let t = Int(bitPattern: top.loadAcquire())
     // Full fence: pairs with the owner's fence in pop (Lê: fence(seq_cst) in steal).
@@ -103,7 +102,7 @@ final class WorkStealingDeque: @unchecked Sendable {
     let raw = a.slot(t).loadRelaxed()
     // Full CAS on top decides who owns element t (D1).
     guard top.compareExchangeFull(UInt(bitPattern: t), UInt(bitPattern: t + 1)) else { return nil }
-    return Unmanaged<AnyFiber>.fromOpaque(UnsafeRawPointer(bitPattern: raw).unsafelyUnwrapped).takeRetainedValue()
+    return FiberRef(bits: raw)
   }
 
   @inline(never)

@@ -19,13 +19,19 @@ final class Worker: @unchecked Sendable {
   let index: Int
   /// Position inside its pool.
   let poolIndex: Int
+  /// `pool.kind`, kept here so that the wake path reads no other object.
+  let poolKind: ThreadPool
   unowned(unsafe) let pool: Pool
   unowned(unsafe) let scheduler: Scheduler
+  /// `scheduler`'s address, and whether it has an interactive pool: compared on every wake
+  /// without touching the scheduler object (`Scheduler.enqueueWoken`).
+  let schedulerRaw: UnsafeMutableRawPointer
+  private let schedulerHasInteractive: Bool
   /// The timers' earliest deadline (T1), which `findLocalWork` loads at every switch: a copy
   /// of the word's address, so that the check touches no object (a reference to the Timers
   /// cost a retain and a release per switch).
   // SAFETY: the scheduler holds its timers (and their words) as long as it holds its workers.
-  private let nextTimerDeadline: AtomicWord
+  let nextTimerDeadline: AtomicWord
   /// Completion I3: the free stack an inline run needs, the scheduler's default stack size.
   let inlineRunMinimumFreeStack: UInt
   let deque = WorkStealingDeque()
@@ -35,24 +41,25 @@ final class Worker: @unchecked Sendable {
   let counters = WorkerCounters()
   // SAFETY: owner-only fields (table above).
   private let words = AtomicBlock(count: 3)  // 0: runNext (retained Unmanaged or 0), 1: status for dumps, 2: running fiber's id for dumps (0: none)
-  private var runNext: AtomicWord { words[0] }
+  var runNext: AtomicWord { words[0] }
   var status: AtomicWord { words[1] }
   /// The id of the fiber running here, or 0 (owner stores relaxed; dumps read it racily).
   var currentFiberID: AtomicWord { words[2] }
   /// The owner's mutable state, behind a pointer so that its accesses skip Swift's dynamic
   /// exclusivity checks (see FiberCore).
-  private let local: UnsafeMutablePointer<Local>
+  let local: UnsafeMutablePointer<Local>
 
   struct Local {
     var yielded = LocalQueue()
     var runNextStreak = 0
     var tick: UInt = 0
     var isSearching = false
-    /// The fiber running here. A counted reference on purpose: after inline runs (Completion
-    /// I1) the fiber that switches out — or finishes — here can differ from the one this loop
-    /// switched into, and nothing else may keep it alive (an uncounted slot let a finished
-    /// fiber be freed by its waiter before this loop was done with it).
-    var current: AnyFiber? = nil
+    /// The fiber running here (uncounted, FiberRef O2). After inline runs (Completion I1) the
+    /// fiber that switches out — or finishes — here can differ from the one this loop
+    /// switched into; its run reference (O1) keeps it alive until this loop is done with it.
+    var current: FiberRef? = nil
+    /// The fiber switching out, between its switch and `completeSwitch` (Worker+Switch.swift).
+    var outgoing: FiberRef? = nil
     var pending: PendingAction = .none
     var loopContext: UnsafeMutableRawPointer? = nil
     var tsanFiber: UnsafeMutableRawPointer? = nil
@@ -60,7 +67,7 @@ final class Worker: @unchecked Sendable {
     var randomState: UInt64
   }
 
-  var current: AnyFiber? {
+  var current: FiberRef? {
     @inline(__always) get { local.pointee.current }
     @inline(__always) set { local.pointee.current = newValue }
   }
@@ -89,7 +96,10 @@ final class Worker: @unchecked Sendable {
     self.index = index
     self.poolIndex = poolIndex
     self.pool = pool
+    poolKind = pool.kind
     self.scheduler = scheduler
+    schedulerRaw = Unmanaged.passUnretained(scheduler).toOpaque()
+    schedulerHasInteractive = scheduler.hasInteractive
     nextTimerDeadline = scheduler.timers.nextDeadlineAtomic
     inlineRunMinimumFreeStack = UInt(scheduler.stacks.defaultUsable)
     local = .allocate(capacity: 1)
@@ -97,17 +107,33 @@ final class Worker: @unchecked Sendable {
   }
 
   deinit {
-    if let f = takeRunNext() { _ = f }
+    if let f = takeRunNext() { f.dropRunReference() }  // abandoned at shutdown (FiberRef O1)
+    local.pointee.yielded.free()
     words.deallocate()
     counters.deallocate()
     local.deinitialize(count: 1)
     local.deallocate()
   }
 
+  /// Whether a migratable fiber that asked for pool `kind` runs in this worker's pool
+  /// (`Scheduler.pool(for:)`: the interactive pool falls back to the default one).
+  @inline(__always) func runsMigratable(_ kind: ThreadPool) -> Bool {
+    let effective: ThreadPool = kind == .interactive && schedulerHasInteractive ? .interactive : .default
+    return effective == poolKind
+  }
+
   /// The worker running on this thread, if any.
   static var current: Worker? {
     guard let p = ThreadLocal.worker else { return nil }
     return Unmanaged<Worker>.fromOpaque(p).takeUnretainedValue()
+  }
+
+  /// Borrows the worker running on this thread, counting nothing; the caller knows it is
+  /// one. (A `Worker` returned from a getter is a counted copy: a retain and a release per
+  /// call, on every switch.)
+  @inline(__always) static func withCurrent<R>(_ body: (Worker) throws -> R) rethrows -> R {
+    // SAFETY: only called on worker threads; a worker outlives its thread's loop.
+    try Unmanaged<Worker>.fromOpaque(ThreadLocal.worker.unsafelyUnwrapped)._withUnsafeGuaranteedRef(body)
   }
 
   /// The worker running on this thread; the caller knows it is one.
@@ -119,30 +145,30 @@ final class Worker: @unchecked Sendable {
   // MARK: Run-next slot
 
   /// Owner: makes `f` run next; a fiber already there moves to the deque (stealable).
-  func pushRunNext(_ f: AnyFiber) {
-    let new = UInt(bitPattern: Unmanaged.passRetained(f).toOpaque())
+  func pushRunNext(_ f: FiberRef) {
     // Full exchange: pairs with a thief's CAS in `stealRunNext`.
-    let old = runNext.exchangeFull(new)
-    if old != 0 {
-      deque.push(Unmanaged<AnyFiber>.fromOpaque(UnsafeRawPointer(bitPattern: old).unsafelyUnwrapped).takeRetainedValue())
+    let old = runNext.exchangeFull(f.bits)
+    if let old = FiberRef(bits: old) {
+      deque.push(old)
       pool.notifyWork()
     }
   }
 
   /// Owner: takes the fiber waiting in the run-next slot (internal, not private, so that
   /// Tests/WeftTests/Scheduler/RunNextStressTests.swift can drive the slot directly).
-  func takeRunNext() -> AnyFiber? {
+  func takeRunNext() -> FiberRef? {
     if runNext.loadRelaxed() == 0 { return nil }
-    let old = runNext.exchangeFull(0)
-    if old == 0 { return nil }
-    return Unmanaged<AnyFiber>.fromOpaque(UnsafeRawPointer(bitPattern: old).unsafelyUnwrapped).takeRetainedValue()
+    // Full exchange: pairs with a thief's CAS in `stealRunNext`.
+    return FiberRef(bits: runNext.exchangeFull(0))
   }
 
   /// Thief: takes the fiber waiting in this worker's run-next slot.
-  func stealRunNext() -> AnyFiber? {
+  func stealRunNext() -> FiberRef? {
+    // Acquire: pairs with the owner's exchange in `pushRunNext` (the fiber's fields are visible).
     let seen = runNext.loadAcquire()
+    // Full CAS: pairs with the owner's exchanges; whoever wins takes the fiber.
     guard seen != 0, runNext.compareExchangeFull(seen, 0) else { return nil }
-    return Unmanaged<AnyFiber>.fromOpaque(UnsafeRawPointer(bitPattern: seen).unsafelyUnwrapped).takeRetainedValue()
+    return FiberRef(bits: seen)
   }
 
   var hasRunNext: Bool { runNext.loadAcquire() != 0 }
@@ -150,7 +176,7 @@ final class Worker: @unchecked Sendable {
   // MARK: Finding work
 
   /// Local work first, then the pool's shared queues. Owner only.
-  func findLocalWork() -> AnyFiber? {
+  func findLocalWork() -> FiberRef? {
     // Due timers first, at every switch (T1: one atomic load when none is pending): their
     // fibers go to run-next or the inbox, ahead of yielded work, so a timer is late by one
     // slice at most while fibers yield (looking every 61st tick made that 61 slices).
@@ -178,7 +204,7 @@ final class Worker: @unchecked Sendable {
   }
 
   /// Steals from the other workers of the pool, starting at a random one.
-  func steal() -> AnyFiber? {
+  func steal() -> FiberRef? {
     let workers = pool.workers
     let n = workers.count
     if n > 1 {
@@ -243,7 +269,7 @@ final class Worker: @unchecked Sendable {
   /// not issue futex wakes (W2), so a worker that finds its next fiber within the spin never
   /// costs a sleep and a wake — in a sequential hand-off (a chain of spawns, a ping-pong
   /// across workers) that was a futex wake per step.
-  private func searchForWork() -> AnyFiber? {
+  private func searchForWork() -> FiberRef? {
     if !local.pointee.isSearching { local.pointee.isSearching = pool.idle.transitionToSearching() }
     guard local.pointee.isSearching else { return nil }
     status.storeRelease(Status.searching.rawValue)
@@ -260,7 +286,7 @@ final class Worker: @unchecked Sendable {
     }
   }
 
-  private func endSearching() {
+  func endSearching() {
     guard local.pointee.isSearching else { return }
     local.pointee.isSearching = false
     status.storeRelease(Status.running.rawValue)
@@ -298,99 +324,4 @@ final class Worker: @unchecked Sendable {
     if wasTimerSleeper { scheduler.timers.handOffSleeperRole() }
   }
 
-  /// Switches into `f` and, once it has switched out, does what it asked for (F2).
-  private func runFiber(_ next: AnyFiber) {
-    if local.pointee.isSearching { endSearching() }
-    next.state.storeRelease(FiberState.running)  // F1: this worker owns it now
-    if next.context == nil { start(next) }
-    local.pointee.current = next
-    currentFiberID.storeRelaxed(UInt(next.id))  // for dumps only: no ordering needed
-    ThreadLocal.setFiber(Unmanaged.passUnretained(next).toOpaque())
-    Context.setCurrentStack(next.stack)
-    let saved = Context.switchIn(next)
-    // The fiber that switched out: `next`, or a fiber it was running inline (Completion I1).
-    // Moved out of the slot, so this reference keeps it alive until we are done with it.
-    let f = local.pointee.current.take().unsafelyUnwrapped
-    Context.setCurrentStack(nil)
-    ThreadLocal.setFiber(nil)
-    currentFiberID.storeRelaxed(0)
-    let action = pending
-    pending = .none
-    f.context = saved  // S1
-    afterSwitch(f, action)
-  }
-
-  /// Does what a fiber that just switched out asked for (F2, F3).
-  @inline(__always)
-  private func afterSwitch(_ f: AnyFiber, _ action: PendingAction) {
-    if let s = f.stack, !s.canaryIntact { Context.reportCanary(s) }
-    switch action {
-    case .park:
-      // F2: publish `parked` only now that the switch out is complete.
-      if f.state.compareExchangeFull(FiberState.running, FiberState.parked) {
-        counters.increment(.parks)
-      } else {
-        // F3: a wake came while it was parking; it stays runnable (neither a park nor a wake
-        // for the metrics: the waker did not enqueue it).
-        f.state.storeRelease(FiberState.runnable)
-        requeueLocal(f)
-      }
-    case .yield:
-      // No wake can be pending here: every wake pairs with a registered wait, and a fiber
-      // parks right after registering (WaitRecord R1); a `schedule` of a running fiber is
-      // kept in its signal word, not as a token. A plain store would lose one (issue 8).
-      assert(f.state.loadRelaxed() == FiberState.running, "BUG IN Weft: fiber \(f.id) yielded with a wake pending")
-      f.state.storeRelease(FiberState.runnable)
-      requeueYielded(f)
-    case .finish:
-      // A chain of completions (child wakes parent, parent finishes, …) always ends; only
-      // fibers that hand off and park can ping-pong forever, so only they count (runNextCap).
-      local.pointee.runNextStreak = 0
-      counters.increment(.finished)
-      Context.destroyTSanFiber(f)
-      if let s = f.stack {
-        scheduler.stacks.give(s, cache: &local.pointee.stackCache)
-        counters.store(.cachedStacks, local.pointee.stackCache.count)
-      }
-      f.stack = nil
-      f.context = nil
-    case .none:
-      fatalError("BUG IN Weft: fiber \(f.id) switched out without saying why")
-    }
-  }
-
-  private func start(_ f: AnyFiber) {
-    let size = f.stackSize > 0 ? f.stackSize : scheduler.defaultStackSize
-    let stack = scheduler.stacks.take(size: size, cache: &local.pointee.stackCache)
-    counters.store(.cachedStacks, local.pointee.stackCache.count)
-    f.stack = stack
-    Context.make(f, stack: stack)
-    f.flags.fetchOrFull(FiberFlags.started)
-    counters.increment(.started)
-  }
-
-  /// Started minus finished fibers of this worker (a fiber may finish on another worker than
-  /// it started on); only the sum over all workers, taken after they stopped, is the number
-  /// of fibers abandoned (Scheduler L1). Inline runs count in neither: the child neither
-  /// starts nor finishes a stack of its own.
-  var fibersStartedMinusFinished: Int { counters.load(.started) &- counters.load(.finished) }
-
-  /// A fiber woken while parking: back into this worker's queues.
-  private func requeueLocal(_ f: AnyFiber) {
-    if f.sticky { f.home.unsafelyUnwrapped.inbox.push(f) } else { deque.push(f); pool.notifyWork() }
-  }
-
-  /// `yield()`: behind everything runnable here; handed to idle workers when there are any.
-  /// A sticky fiber yields on its home worker, so it can wait in the local `yielded` queue too
-  /// (in the inbox it would run before injected work).
-  private func requeueYielded(_ f: AnyFiber) {
-    if f.sticky {
-      local.pointee.yielded.append(f)
-    } else if pool.hasIdleWorkers {
-      pool.injector.push(f)
-      pool.notifyWork()
-    } else {
-      local.pointee.yielded.append(f)
-    }
-  }
 }

@@ -21,6 +21,7 @@
 /// | finishedInline   | `runInlineIfPossible` (Completion I1)             | `metrics`          |
 /// | parks            | `afterSwitch(.park)`, CAS running → parked won    | `metrics`          |
 /// | wakes            | `Scheduler.enqueueWoken` on this worker           | `metrics`          |
+/// | directSwitches   | `takeDirectSwitchTarget` (Worker+Switch D1)       | `metrics`          |
 /// | stealAttempts    | `Worker.steal` (one sweep over the other workers) | `metrics`          |
 /// | steals           | `Worker.steal` (a fiber taken from another)       | `metrics`          |
 /// | sleeps           | `Worker.parkIdle` (the worker slept on its futex) | `metrics`          |
@@ -29,7 +30,7 @@ struct WorkerCounters: @unchecked Sendable {
   // SAFETY: the words are only accessed through AtomicWord (M1, M2); freed by the owning
   // worker's deinit.
   enum Slot: Int, CaseIterable {
-    case spawned, started, finished, finishedInline, parks, wakes, stealAttempts, steals, sleeps, cachedStacks
+    case spawned, started, finished, finishedInline, parks, wakes, directSwitches, stealAttempts, steals, sleeps, cachedStacks
   }
 
   private let words = AtomicBlock(cacheAlignedCount: Slot.allCases.count)

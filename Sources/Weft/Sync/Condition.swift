@@ -118,7 +118,7 @@ public final class Condition: @unchecked Sendable {
     let n = woken.count
     while let f = woken.popFirst() {
       // The fiber is ours alone now (Q2): hand it the payload, then wake it.
-      if let error { f.wakeError = error } else { f.wakeValue = value }
+      f.with { if let error { $0.wakeError = error } else { $0.wakeValue = value } }
       f.wake()
     }
     return n

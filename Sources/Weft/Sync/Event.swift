@@ -107,13 +107,14 @@ public final class Event: @unchecked Sendable {
 
   @inline(never)
   private func waitSlow(_ timeout: Duration?) throws {
-    let me = AnyFiber.currentContext
     let due = timeout.map(deadline(after:))
-    queue.lock()
-    if tryConsume() { queue.unlock(); return }  // E1
-    // Woken only by a notify that took us from the queue (E2, E3) or by an interrupter.
-    if let i = queue.parkUnlocking(me, reason: "Event.wait", deadline: due) {
-      throw i.error("Event.wait", timeout: timeout)
+    try AnyFiber.withCurrentContext { me in
+      queue.lock()
+      if tryConsume() { queue.unlock(); return }  // E1
+      // Woken only by a notify that took us from the queue (E2, E3) or by an interrupter.
+      if let i = queue.parkUnlocking(me, reason: "Event.wait", deadline: due) {
+        throw i.error("Event.wait", timeout: timeout)
+      }
     }
   }
 }

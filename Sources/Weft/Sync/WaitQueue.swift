@@ -69,7 +69,7 @@ final class WaitQueue: WaitSite, @unchecked Sendable {
   }
 
   /// Lock held. Takes the first waiter; the caller wakes it after unlocking (Q2).
-  func dequeue() -> AnyFiber? { waiters.popFirst() }
+  func dequeue() -> FiberRef? { waiters.popFirst() }
 
   /// Lock held. Takes every waiter; the caller wakes them after unlocking (Q2).
   func dequeueAll() -> WaiterList { waiters.takeAll() }
@@ -78,7 +78,7 @@ final class WaitQueue: WaitSite, @unchecked Sendable {
   func dequeue(upTo limit: Int) -> WaiterList {
     if limit >= waiters.count { return waiters.takeAll() }
     var taken = WaiterList()
-    for _ in 0..<limit { if let f = waiters.popFirst() { taken.append(f) } }
+    for _ in 0..<limit { if let f = waiters.popFirst() { f.with { taken.append($0) } } }
     return taken
   }
 

@@ -13,7 +13,7 @@ import Testing
 // - emptyDequeHammer: steals and pops on an empty deque return nil and leave the indices
 //   consistent; in between, single elements pushed and popped after a random pause race the
 //   thieves' steals (the test that catches a pop which ignores its lost CAS on top).
-// - deinitReleasesWhatItHolds: fibers still inside when the deque dies are released (D3).
+// - deinitReleasesWhatItHolds: fibers still inside when the deque dies drop their run references (FiberRef O1).
 
 extension LockFreeStressTests {
   @Suite struct DequeStressTests {
@@ -178,10 +178,10 @@ extension LockFreeStressTests {
         for _ in 0..<100 {
           let f: AnyFiber = Fiber<Void>(sticky: false) {}
           weak.append(Weak(fiber: f))
-          d.push(f)
+          d.push(FiberRef.takeRunReference(f))  // as Scheduler.submit does (FiberRef O1)
         }
-        for _ in 0..<30 { _ = d.steal() }
-        for _ in 0..<30 { _ = d.pop() }
+        for _ in 0..<30 { d.steal()?.dropRunReference() }
+        for _ in 0..<30 { d.pop()?.dropRunReference() }
         #expect(d.approximateCount == 40)
       }
       #expect(weak.allSatisfy { $0.fiber == nil }, "fibers left in the deque were never released")

@@ -12,7 +12,7 @@ import Testing
 //   every push).
 // - refillAfterEveryPop: one producer refills while the owner pops one at a time, so the
 //   owner's FIFO and the pushed stack both hold fibers; order and `mayHaveWork` stay exact.
-// - deinitReleasesWhatItHolds: fibers still inside when the inbox dies are released (M2).
+// - deinitReleasesWhatItHolds: fibers still inside when the inbox dies drop their run references (FiberRef O1).
 
 extension LockFreeStressTests {
   @Suite struct StickyInboxStressTests {
@@ -112,8 +112,8 @@ extension LockFreeStressTests {
       #expect(!inbox.mayHaveWork && inbox.pop() == nil)
     }
 
-    /// M2: the inbox holds one retain per fiber (on the stack or in the owner's FIFO) and drops
-    /// it when it dies.
+    /// FiberRef O1: fibers still in the inbox when it dies (on the stack or in the owner's
+    /// FIFO: fibers abandoned at shutdown) drop their run references.
     @Test func deinitReleasesWhatItHolds() {
       struct Weak { weak var fiber: AnyFiber? }
       var weak: [Weak] = []
@@ -122,8 +122,8 @@ extension LockFreeStressTests {
         for i in 0..<100 {
           let f: AnyFiber = Fiber<Void> {}
           weak.append(Weak(fiber: f))
-          inbox.push(f)
-          if i == 49 { _ = inbox.pop() }  // moves 50 into the owner's FIFO, takes one
+          inbox.push(FiberRef.takeRunReference(f))  // as Scheduler.submit does (FiberRef O1)
+          if i == 49 { inbox.pop()?.dropRunReference() }  // moves 50 into the owner's FIFO, takes one
         }
         #expect(inbox.approximateCount == 99)
       }
