@@ -132,6 +132,8 @@ public class AnyFiber: WaitSite, @unchecked Sendable {
   @inline(__always) var innermostSyncScope: SyncScope? { coldIfAllocated?.syncScopes.last }
 
   @inline(__always) private var coldWord: AtomicWord { word(FiberCore.Word.cold) }
+  /// Whether the cold state was ever allocated (one load; no reference counted).
+  @inline(__always) var hasColdState: Bool { coldWord.loadAcquire() != 0 }
   /// The cold state if allocated. Acquire: pairs with the publishing CAS in `cold`.
   @inline(__always) var coldIfAllocated: FiberCold? {
     let raw = coldWord.loadAcquire()
@@ -149,11 +151,11 @@ public class AnyFiber: WaitSite, @unchecked Sendable {
   }
 
   init(sticky: Bool, stackSize: Int, pool: ThreadPool, isThreadFiber: Bool = false,
-       body: (@Sendable (UnsafeMutableRawPointer) throws -> Void)? = nil, resultLayout: ResultLayout = .none) {
+       invoker: BodyInvoker? = nil, resultLayout: ResultLayout = .none) {
     self.id = UInt64(AnyFiber.nextID.fetchAddRelaxed(1) &+ 1)
     self.stackSize = stackSize
     self.isThreadFiber = isThreadFiber
-    core = FiberCore.allocate(sticky: sticky, pool: pool, body: body, resultLayout: resultLayout)
+    core = FiberCore.allocate(sticky: sticky, pool: pool, invoker: invoker, resultLayout: resultLayout)
     if isThreadFiber {
       state.storeRelaxed(FiberState.running)
       flags.storeRelaxed(FiberFlags.started)
@@ -161,6 +163,7 @@ public class AnyFiber: WaitSite, @unchecked Sendable {
   }
 
   deinit {
+    if let invoker = outcome.pointee.invoker { try? invoker(bodyStorage, nil) }  // never ran: destroy the closure
     if flags.loadRelaxed() & FiberFlags.hasResult != 0, let destroy = outcome.pointee.resultLayout.destroy {
       destroy(resultSlot)
     }
@@ -171,6 +174,11 @@ public class AnyFiber: WaitSite, @unchecked Sendable {
 
   private static let idBlock = AtomicBlock(count: 1)
   static var nextID: AtomicWord { idBlock[0] }
+
+  /// Where `Fiber.init` moves the user's closure (`FiberCore.Outcome.bodyStorage`).
+  @usableFromInline var bodyStorage: UnsafeMutableRawPointer {
+    UnsafeMutableRawPointer(outcome) + MemoryLayout<FiberCore.Outcome>.offset(of: \.bodyStorage)!
+  }
 
   /// Where the typed result lives (valid to read once done and not failed: Completion C1).
   @usableFromInline var resultSlot: UnsafeMutableRawPointer {
@@ -186,10 +194,10 @@ public class AnyFiber: WaitSite, @unchecked Sendable {
 
   /// Runs the body once, storing its result; returns the error it threw.
   func invoke() -> (any Error)? {
-    guard let body = outcome.pointee.body else { return nil }
-    outcome.pointee.body = nil
+    guard let invoker = outcome.pointee.invoker else { return nil }
+    outcome.pointee.invoker = nil
     do {
-      try body(resultSlot)
+      try invoker(bodyStorage, resultSlot)
       flags.fetchOrFull(FiberFlags.hasResult)
       return nil
     } catch {

@@ -57,12 +57,17 @@ extension AnyFiber {
       if state.compareExchangeFull(s, FiberState.done) { break }
     }
     var waiters = completion.pointee.waiters.takeAll()
-    let hooks = coldIfAllocated?.completionHooks ?? []
-    coldIfAllocated?.completionHooks = []
+    var hooks: [@Sendable (AnyFiber) -> Void] = []
+    if hasColdState, let cold = coldIfAllocated {
+      hooks = cold.completionHooks
+      cold.completionHooks = []
+    }
     completionLock.unlock()
-    if let registry = scheduler?.registry { registry.remove(self) }  // state dumps (FiberRegistry R1)
+    if let s = placement.pointee.schedulerRaw {  // state dumps (FiberRegistry R1); borrowed
+      Unmanaged<Scheduler>.fromOpaque(s)._withUnsafeGuaranteedRef { $0.registry?.remove(self) }
+    }
     while let w = waiters.popFirst() { w.wake() }
-    for hook in hooks { hook(self) }
+    if !hooks.isEmpty { for hook in hooks { hook(self) } }
   }
 
   /// Blocks the calling context until this fiber is done (C2), or until an interrupter, a

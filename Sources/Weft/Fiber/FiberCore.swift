@@ -57,8 +57,13 @@ enum FiberCore {
   }
 
   struct Outcome {
-    /// Runs the fiber's closure and writes its typed result into the slot it is given.
-    var body: (@Sendable (UnsafeMutableRawPointer) throws -> Void)?
+    /// Runs the typed closure held in `bodyStorage` (moving it out) and writes its result
+    /// into the slot it is given; given no slot, only destroys the closure (a fiber freed
+    /// without running). Made in the caller's specialised code, so it captures nothing: the
+    /// user's closure is stored here as is, with no wrapper closure (and its allocation).
+    var invoker: BodyInvoker?
+    /// The user's closure (a thick function: two words), moved in by `Fiber.init`.
+    var bodyStorage: (UInt, UInt) = (0, 0)
     /// The typed result: inline here when it fits, else in `resultHeap`.
     var resultInline: (UInt, UInt, UInt, UInt) = (0, 0, 0, 0)
     var resultHeap: UnsafeMutableRawPointer? = nil
@@ -82,7 +87,7 @@ enum FiberCore {
 
   /// Allocates and initialises the groups.
   static func allocate(sticky: Bool, pool: ThreadPool,
-                       body: (@Sendable (UnsafeMutableRawPointer) throws -> Void)?,
+                       invoker: BodyInvoker?,
                        resultLayout: ResultLayout) -> UnsafeMutableRawPointer {
     // Word alignment: a larger one sends swift_slowAlloc to posix_memalign (~200 instructions more).
     let base = UnsafeMutableRawPointer.allocate(byteCount: totalSize, alignment: MemoryLayout<UInt>.alignment)
@@ -91,7 +96,7 @@ enum FiberCore {
     (base + placementOffset).initializeMemory(as: Placement.self, to: Placement(sticky: sticky, pool: pool))
     (base + linksOffset).initializeMemory(as: Links.self, to: Links())
     (base + wakeOffset).initializeMemory(as: Wake.self, to: Wake())
-    (base + outcomeOffset).initializeMemory(as: Outcome.self, to: Outcome(body: body, resultLayout: resultLayout))
+    (base + outcomeOffset).initializeMemory(as: Outcome.self, to: Outcome(invoker: invoker, resultLayout: resultLayout))
     (base + completionOffset).initializeMemory(as: Completion.self, to: Completion())
     return base
   }
@@ -106,6 +111,10 @@ enum FiberCore {
     base.deallocate()
   }
 }
+
+/// See `FiberCore.Outcome.invoker`: (body storage, result slot or nil to destroy only).
+@usableFromInline
+typealias BodyInvoker = @Sendable (UnsafeMutableRawPointer, UnsafeMutableRawPointer?) throws -> Void
 
 /// The parts of a fiber most fibers never use, allocated on first use.
 final class FiberCold: @unchecked Sendable {

@@ -14,7 +14,8 @@ final class Pool: @unchecked Sendable {
   // SAFETY: `workers` is written once during Scheduler.init, before any worker starts.
   private(set) var workers: [Worker] = []
   let injector = Injector()
-  private(set) var idle: Idle
+  /// A constant: a `var` of class type costs a retain and a release at every read.
+  let idle: Idle
   private let roundRobin = AtomicBlock(count: 1)
 
   init(kind: ThreadPool, workerCount: Int) {

@@ -185,6 +185,16 @@ public final class Scheduler: @unchecked Sendable {
   @usableFromInline
   static var current: Scheduler { Worker.current?.scheduler ?? .shared }
 
+  /// `current`, uncounted (for `spawn`): a worker's scheduler outlives its fibers, and the
+  /// shared scheduler is never released.
+  @usableFromInline
+  static var currentUnretained: Unmanaged<Scheduler> {
+    if let p = ThreadLocal.worker {
+      return Unmanaged<Worker>.fromOpaque(p)._withUnsafeGuaranteedRef { Unmanaged.fromOpaque($0.schedulerRaw) }
+    }
+    return Unmanaged.passUnretained(.shared)
+  }
+
   // MARK: Placing fibers
 
   /// Makes a created fiber runnable for the first time (Julia's `schedule` of a new task).
@@ -244,9 +254,14 @@ public final class Scheduler: @unchecked Sendable {
       here.inbox.push(ref)  // FiberRef O3
       return true
     }
-    let p = pool(for: f.pool)
-    if here.pool === p { here.deque.push(ref) } else { p.injector.push(ref) }
-    p.notifyWork()
+    if here.runsMigratable(f.pool) {
+      here.deque.push(ref)
+      here.notifyWork()
+    } else {
+      let p = pool(for: f.pool)
+      p.injector.push(ref)
+      p.notifyWork()
+    }
     return true
   }
 

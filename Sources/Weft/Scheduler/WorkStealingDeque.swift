@@ -25,7 +25,11 @@ final class WorkStealingDeque: @unchecked Sendable {
   private var bottom: AtomicWord { words[1] }
   private var bufferWord: AtomicWord { words[2] }
   private var retired: [Buffer] = []  // owner only (D2)
-  private var current: Buffer          // owner's copy of the buffer pointer
+  private var current: Buffer          // owner only: keeps the live buffer allocated
+  /// Owner's copies of `current`'s slots and capacity − 1, so that push and pop read no
+  /// object (a `Buffer` read is a retain and a release).
+  private var ownerSlots: UnsafeMutablePointer<UInt>
+  private var ownerMask: Int
 
   final class Buffer {
     let capacity: Int  // a power of two
@@ -41,6 +45,8 @@ final class WorkStealingDeque: @unchecked Sendable {
 
   init(capacity: Int = 256) {
     current = Buffer(capacity: capacity)
+    ownerSlots = current.slots
+    ownerMask = capacity - 1
     bufferWord.storeRelaxed(UInt(bitPattern: Unmanaged.passUnretained(current).toOpaque()))
   }
 
@@ -55,9 +61,8 @@ final class WorkStealingDeque: @unchecked Sendable {
     let b = Int(bitPattern: bottom.loadRelaxed())
     // Acquire: pairs with the thieves' CAS on top, so slots they emptied may be reused.
     let t = Int(bitPattern: top.loadAcquire())
-    var a = current
-    if b - t > a.capacity - 1 { a = grow(top: t, bottom: b) }
-    a.slot(b).storeRelaxed(fiber.bits)  // D3
+    if b - t > ownerMask { grow(top: t, bottom: b) }
+    AtomicWord(ownerSlots + (b & ownerMask)).storeRelaxed(fiber.bits)  // D3
     // Release: publishes the slot to thieves that acquire-load bottom (Lê: fence(release)
     // then relaxed store).
     bottom.storeRelease(UInt(bitPattern: b + 1))
@@ -67,7 +72,6 @@ final class WorkStealingDeque: @unchecked Sendable {
   @inline(__always)
   func pop() -> FiberRef? {
     let b = Int(bitPattern: bottom.loadRelaxed()) - 1
-    let a = current
     bottom.storeRelaxed(UInt(bitPattern: b))
     // Full fence: orders the bottom store before the top load against a thief's
     // top load / fence / bottom load (Lê: fence(seq_cst) in take).
@@ -77,7 +81,7 @@ final class WorkStealingDeque: @unchecked Sendable {
       bottom.storeRelaxed(UInt(bitPattern: b + 1))
       return nil
     }
-    let raw = a.slot(b).loadRelaxed()
+    let raw = AtomicWord(ownerSlots + (b & ownerMask)).loadRelaxed()
     if t == b {
       // Last element: race the thieves for it with a full CAS on top (D1).
       let won = top.compareExchangeFull(UInt(bitPattern: t), UInt(bitPattern: t + 1))
@@ -98,24 +102,24 @@ final class WorkStealingDeque: @unchecked Sendable {
     guard t < b else { return nil }
     // Acquire (Lê: consume): pairs with the release publication of the buffer in grow (D2).
     let bufferPtr = UnsafeRawPointer(bitPattern: bufferWord.loadAcquire()).unsafelyUnwrapped
-    let a = Unmanaged<Buffer>.fromOpaque(bufferPtr).takeUnretainedValue()
-    let raw = a.slot(t).loadRelaxed()
+    let raw = Unmanaged<Buffer>.fromOpaque(bufferPtr)._withUnsafeGuaranteedRef { $0.slot(t).loadRelaxed() }  // D2
     // Full CAS on top decides who owns element t (D1).
     guard top.compareExchangeFull(UInt(bitPattern: t), UInt(bitPattern: t + 1)) else { return nil }
     return FiberRef(bits: raw)
   }
 
   @inline(never)
-  private func grow(top t: Int, bottom b: Int) -> Buffer {
+  private func grow(top t: Int, bottom b: Int) {
     let old = current
     let bigger = Buffer(capacity: old.capacity * 2)
     var i = t
     while i < b { bigger.slot(i).storeRelaxed(old.slot(i).loadRelaxed()); i += 1 }
     retired.append(old)  // D2
     current = bigger
+    ownerSlots = bigger.slots
+    ownerMask = bigger.capacity - 1
     // Release: publishes the copied slots before thieves can load the new buffer.
     bufferWord.storeRelease(UInt(bitPattern: Unmanaged.passUnretained(bigger).toOpaque()))
-    return bigger
   }
 
   /// Approximate number of fibers (for idle checks and dumps; any thread).

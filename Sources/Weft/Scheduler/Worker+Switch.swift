@@ -105,7 +105,7 @@ extension Worker {
       counters.increment(.finished)
       Context.destroyTSanFiber(f)
       if let s = f.stack {
-        scheduler.stacks.give(s, cache: &local.pointee.stackCache)
+        stacks.give(s, cache: &local.pointee.stackCache)
         counters.store(.cachedStacks, local.pointee.stackCache.count)
       }
       f.stack = nil
@@ -117,8 +117,8 @@ extension Worker {
   }
 
   func start(_ f: AnyFiber) {
-    let size = f.stackSize > 0 ? f.stackSize : scheduler.defaultStackSize
-    let stack = scheduler.stacks.take(size: size, cache: &local.pointee.stackCache)
+    let size = f.stackSize > 0 ? f.stackSize : defaultStackSize
+    let stack = stacks.take(size: size, cache: &local.pointee.stackCache)
     counters.store(.cachedStacks, local.pointee.stackCache.count)
     f.stack = stack
     Context.make(f, stack: stack)
@@ -139,7 +139,7 @@ extension Worker {
       Unmanaged<Worker>.fromOpaque(home)._withUnsafeGuaranteedRef { $0.inbox.push(f) }
     } else {
       deque.push(f)
-      pool.notifyWork()
+      notifyWork()
     }
   }
 
@@ -149,9 +149,9 @@ extension Worker {
   func requeueYielded(_ f: FiberRef) {
     if f.with({ $0.sticky }) {
       local.pointee.yielded.append(f)
-    } else if pool.hasIdleWorkers {
-      pool.injector.push(f)
-      pool.notifyWork()
+    } else if idle.counts.unparked < idle.workerCount {  // Pool.hasIdleWorkers
+      injector.push(f)
+      notifyWork()
     } else {
       local.pointee.yielded.append(f)
     }

@@ -34,6 +34,14 @@ final class Worker: @unchecked Sendable {
   let nextTimerDeadline: AtomicWord
   /// Completion I3: the free stack an inline run needs, the scheduler's default stack size.
   let inlineRunMinimumFreeStack: UInt
+  /// The pool's and the scheduler's parts this worker uses on every switch, held directly:
+  /// a `let` of a borrowed object is itself borrowed, where reaching them through the
+  /// uncounted `pool` and `scheduler` references costs a retain and a release per use.
+  let injector: Injector
+  let idle: Idle
+  let stacks: StackPool
+  let timers: Timers
+  let defaultStackSize: Int
   let deque = WorkStealingDeque()
   let inbox = StickyInbox()
   let parker = Parker()
@@ -97,11 +105,16 @@ final class Worker: @unchecked Sendable {
     self.poolIndex = poolIndex
     self.pool = pool
     poolKind = pool.kind
+    injector = pool.injector
+    idle = pool.idle
+    stacks = scheduler.stacks
+    timers = scheduler.timers
+    defaultStackSize = scheduler.defaultStackSize
     self.scheduler = scheduler
     schedulerRaw = Unmanaged.passUnretained(scheduler).toOpaque()
     schedulerHasInteractive = scheduler.hasInteractive
-    nextTimerDeadline = scheduler.timers.nextDeadlineAtomic
-    inlineRunMinimumFreeStack = UInt(scheduler.stacks.defaultUsable)
+    nextTimerDeadline = timers.nextDeadlineAtomic
+    inlineRunMinimumFreeStack = UInt(stacks.defaultUsable)
     local = .allocate(capacity: 1)
     local.initialize(to: Local(randomState: UInt64(index &+ 1) &* 0x9E37_79B9_7F4A_7C15))
   }
@@ -120,6 +133,12 @@ final class Worker: @unchecked Sendable {
   @inline(__always) func runsMigratable(_ kind: ThreadPool) -> Bool {
     let effective: ThreadPool = kind == .interactive && schedulerHasInteractive ? .interactive : .default
     return effective == poolKind
+  }
+
+  /// W1/W2, producer side, for this worker's pool (`Pool.notifyWork` without the pool).
+  @inline(__always) func notifyWork() {
+    fenceFull()  // pairs with the fence in Worker.parkIdle
+    if let i = idle.workerToNotify() { pool.workers[i].parker.unpark() }
   }
 
   /// The worker running on this thread, if any.
@@ -150,7 +169,7 @@ final class Worker: @unchecked Sendable {
     let old = runNext.exchangeFull(f.bits)
     if let old = FiberRef(bits: old) {
       deque.push(old)
-      pool.notifyWork()
+      notifyWork()
     }
   }
 
@@ -182,14 +201,14 @@ final class Worker: @unchecked Sendable {
     // slice at most while fibers yield (looking every 61st tick made that 61 slices).
     // Acquire: pairs with the release stores of the deadline in Timers.add / removeAt.
     let next = nextTimerDeadline.loadAcquire()
-    if next != UInt.max { scheduler.timers.fireDue(next: UInt64(next)) }
+    if next != UInt.max { timers.fireDue(next: UInt64(next)) }
     local.pointee.tick &+= 1
     if local.pointee.tick % Worker.fairnessInterval == 0 {
       // Go's fairness rule: now and then look at the shared queues first. Which of the two
       // goes first alternates, so that a busy inbox (sticky fibers waking each other) cannot
       // starve the injector, nor a busy injector the inbox.
       let injectorFirst = (local.pointee.tick / Worker.fairnessInterval) & 1 == 0
-      if let f = injectorFirst ? pool.injector.pop() ?? inbox.pop() : inbox.pop() ?? pool.injector.pop() {
+      if let f = injectorFirst ? injector.pop() ?? inbox.pop() : inbox.pop() ?? injector.pop() {
         local.pointee.runNextStreak = 0
         return f
       }
@@ -200,7 +219,7 @@ final class Worker: @unchecked Sendable {
     }
     local.pointee.runNextStreak = 0
     // Yielded fibers last: yield() goes behind everything runnable, injected work included.
-    return deque.pop() ?? inbox.pop() ?? pool.injector.pop() ?? local.pointee.yielded.popFirst()
+    return deque.pop() ?? inbox.pop() ?? injector.pop() ?? local.pointee.yielded.popFirst()
   }
 
   /// Steals from the other workers of the pool, starting at a random one.
@@ -224,13 +243,13 @@ final class Worker: @unchecked Sendable {
         }
       }
     }
-    return pool.injector.pop()
+    return injector.pop()
   }
 
   /// W1: anything this worker could run, looked at after registering as parked.
   private func workVisible() -> Bool {
-    if inbox.mayHaveWork || !pool.injector.isEmpty || scheduler.isShuttingDown { return true }
-    if scheduler.timers.nextDeadline <= monotonicNanoseconds() { return true }
+    if inbox.mayHaveWork || !injector.isEmpty || scheduler.isShuttingDown { return true }
+    if timers.nextDeadline <= monotonicNanoseconds() { return true }
     for w in pool.workers where w.deque.approximateCount > 0 || w.hasRunNext { return true }
     return false
   }
@@ -259,7 +278,7 @@ final class Worker: @unchecked Sendable {
       parkIdle()
     }
     status.storeRelease(Status.stopped.rawValue)
-    scheduler.stacks.giveCached(&local.pointee.stackCache)
+    stacks.giveCached(&local.pointee.stackCache)
     counters.store(.cachedStacks, 0)
     ThreadLocal.setWorker(nil)
   }
@@ -270,7 +289,7 @@ final class Worker: @unchecked Sendable {
   /// costs a sleep and a wake — in a sequential hand-off (a chain of spawns, a ping-pong
   /// across workers) that was a futex wake per step.
   private func searchForWork() -> FiberRef? {
-    if !local.pointee.isSearching { local.pointee.isSearching = pool.idle.transitionToSearching() }
+    if !local.pointee.isSearching { local.pointee.isSearching = idle.transitionToSearching() }
     guard local.pointee.isSearching else { return nil }
     status.storeRelease(Status.searching.rawValue)
     var deadline: UInt64 = 0
@@ -291,37 +310,37 @@ final class Worker: @unchecked Sendable {
     local.pointee.isSearching = false
     status.storeRelease(Status.running.rawValue)
     // W2: the last searcher to find work wakes another to keep looking.
-    if pool.idle.transitionFromSearching() { pool.notifyWork() }
+    if idle.transitionFromSearching() { notifyWork() }
   }
 
   @inline(never)
   private func parkIdle() {
     let wasSearching = local.pointee.isSearching
-    pool.idle.transitionToParked(poolIndex, searching: local.pointee.isSearching)
+    idle.transitionToParked(poolIndex, searching: local.pointee.isSearching)
     local.pointee.isSearching = false
     fenceFull()  // W1: pairs with the producer's fence in Pool.notifyWork
     let slept = !workVisible()
     var wasTimerSleeper = false
     if slept {
       status.storeRelease(Status.parked.rawValue)
-      scheduler.stacks.trim()  // idle time: give surplus cached stack memory back
-      let timeout = scheduler.timers.claimSleeper(self)
+      stacks.trim()  // idle time: give surplus cached stack memory back
+      let timeout = timers.claimSleeper(self)
       counters.increment(.sleeps)
       parker.park(timeoutNanoseconds: timeout)
-      wasTimerSleeper = scheduler.timers.releaseSleeper(self)
+      wasTimerSleeper = timers.releaseSleeper(self)
     }
-    local.pointee.isSearching = pool.idle.transitionFromParked(poolIndex)
+    local.pointee.isSearching = idle.transitionFromParked(poolIndex)
     if !slept && wasSearching && !local.pointee.isSearching {
       // W2 (Go's findRunnable): producers skipped waking anyone while this worker searched;
       // its re-check found work, so it searches again, and taking the work (endSearching)
       // wakes another worker for the rest. Without this, two fibers injected at once could
       // leave one in the injector with a worker asleep.
-      local.pointee.isSearching = pool.idle.transitionToSearching()
+      local.pointee.isSearching = idle.transitionToSearching()
     }
     status.storeRelease(local.pointee.isSearching ? Status.searching.rawValue : Status.running.rawValue)
-    scheduler.timers.fireDue()
+    timers.fireDue()
     // T2: this worker may now run a fiber that never yields; pending timers need a sleeper.
-    if wasTimerSleeper { scheduler.timers.handOffSleeperRole() }
+    if wasTimerSleeper { timers.handOffSleeperRole() }
   }
 
 }

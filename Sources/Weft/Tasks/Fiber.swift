@@ -9,7 +9,8 @@
 /// written in top-level code would be inferred main-actor isolated and trap there.
 ///
 /// `Fiber` stores nothing of its own: the body and result live type-erased in `AnyFiber`,
-/// so that creating and freeing a `Fiber<Result>` needs no generic metadata at run time.
+/// so that creating and freeing a `Fiber<Result>` needs no generic metadata at run time; the
+/// body closure is moved into the fiber's block as it is, with no wrapper around it.
 public final class Fiber<Result>: AnyFiber, @unchecked Sendable {
   /// Creates a fiber that will run `body` once scheduled (Julia's `Task(body)`).
   /// - Parameters:
@@ -20,17 +21,25 @@ public final class Fiber<Result>: AnyFiber, @unchecked Sendable {
   @inlinable
   public convenience init(sticky: Bool = true, pool: ThreadPool = .default, stackSize: Int? = nil,
                           _ body: @escaping @Sendable () throws -> Result) {
-    self.init(erasedBody: { slot in slot.assumingMemoryBound(to: Result.self).initialize(to: try body()) },
-              resultLayout: .of(Result.self), sticky: sticky, pool: pool, stackSize: stackSize)
+    typealias Body = @Sendable () throws -> Result
+    precondition(MemoryLayout<Body>.size <= MemoryLayout<(UInt, UInt)>.size, "BUG IN Weft: a closure is two words")
+    // Captures nothing once specialised (the caller's code), so it allocates nothing.
+    let invoker: BodyInvoker = { storage, slot in
+      let stored = storage.assumingMemoryBound(to: Body.self)
+      guard let slot else { stored.deinitialize(count: 1); return }
+      let body = stored.move()
+      slot.assumingMemoryBound(to: Result.self).initialize(to: try body())
+    }
+    self.init(invoker: invoker, resultLayout: .of(Result.self), sticky: sticky, pool: pool, stackSize: stackSize)
+    bodyStorage.initializeMemory(as: Body.self, to: body)  // run by `invoker` (or destroyed)
   }
 
   @usableFromInline
-  init(erasedBody: @escaping @Sendable (UnsafeMutableRawPointer) throws -> Void, resultLayout: ResultLayout,
-       sticky: Bool, pool: ThreadPool, stackSize: Int?) {
+  init(invoker: @escaping BodyInvoker, resultLayout: ResultLayout, sticky: Bool, pool: ThreadPool, stackSize: Int?) {
     if let s = stackSize {
       precondition(s >= 16 * 1024, "Weft misuse: stackSize \(s) is below the 16 KiB minimum")
     }
-    super.init(sticky: sticky, stackSize: stackSize ?? 0, pool: pool, body: erasedBody, resultLayout: resultLayout)
+    super.init(sticky: sticky, stackSize: stackSize ?? 0, pool: pool, invoker: invoker, resultLayout: resultLayout)
   }
 
   /// Julia's `fetch(t)`: waits for the fiber to finish and returns its result.

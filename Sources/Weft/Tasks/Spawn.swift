@@ -14,7 +14,8 @@
 @discardableResult @inlinable
 public func spawn<Result>(pool: ThreadPool = .default, sticky: Bool = false, stackSize: Int? = nil,
                           _ body: @escaping @Sendable () throws -> Result) -> Fiber<Result> {
-  Scheduler.current.spawn(pool: pool, sticky: sticky, stackSize: stackSize, body)
+  // Borrowed: a Scheduler returned by a getter is counted (a retain and a release per spawn).
+  Scheduler.currentUnretained._withUnsafeGuaranteedRef { $0.spawn(pool: pool, sticky: sticky, stackSize: stackSize, body) }
 }
 
 extension Scheduler {

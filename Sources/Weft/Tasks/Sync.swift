@@ -89,8 +89,10 @@ final class SyncScope: @unchecked Sendable {
       if ThreadLocal.worker == nil { registerOnThread(f) }
       return
     }
-    unowned(unsafe) let me = Unmanaged<AnyFiber>.fromOpaque(p).takeUnretainedValue()
-    if let scope = me.innermostSyncScope { scope.add(f) }
+    // Borrowed: the running fiber is alive by its run reference (FiberRef O1).
+    Unmanaged<AnyFiber>.fromOpaque(p)._withUnsafeGuaranteedRef { me in
+      if me.hasColdState, let scope = me.innermostSyncScope { scope.add(f) }
+    }
   }
 
   @inline(never)
