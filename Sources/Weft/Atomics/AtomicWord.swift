@@ -97,6 +97,28 @@ struct AtomicBlock: @unchecked Sendable {
   func deallocate() { base.deallocate() }
 }
 
+/// Atomic words each on its own pair of cache lines (128 bytes, 128-byte aligned), for words
+/// that different threads write: a deque's `top` (thieves) and `bottom` (owner), a worker's
+/// run-next slot (thieves' CAS) and its owner-written words, a lock beside a word every
+/// worker reads. Sharing a line makes every write by one side a cache miss for the other.
+struct PaddedAtomicBlock: @unchecked Sendable {
+  // SAFETY: as AtomicBlock.
+  static let strideWords = 16  // 128 bytes
+  let base: UnsafeMutablePointer<UInt>
+
+  init(count: Int) {
+    let words = count * PaddedAtomicBlock.strideWords
+    let raw = UnsafeMutableRawPointer.allocate(byteCount: words * MemoryLayout<UInt>.stride, alignment: 128)
+    base = raw.bindMemory(to: UInt.self, capacity: words)
+    base.initialize(repeating: 0, count: words)
+  }
+  /// Word `index`'s line; `offset` picks a word inside it (words that share a writer).
+  @inline(__always) subscript(index: Int, offset: Int = 0) -> AtomicWord {
+    AtomicWord(base + index * PaddedAtomicBlock.strideWords + offset)
+  }
+  func deallocate() { base.deallocate() }
+}
+
 /// Full (sequentially consistent) fence: orders every earlier load and store before every
 /// later one. Used by the idle protocol (Docs/Architecture.md, "Idle and wake").
 @inline(__always) func fenceFull() { weft_fence_full() }

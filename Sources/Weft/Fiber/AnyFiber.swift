@@ -152,7 +152,7 @@ public class AnyFiber: WaitSite, @unchecked Sendable {
 
   init(sticky: Bool, stackSize: Int, pool: ThreadPool, isThreadFiber: Bool = false,
        invoker: BodyInvoker? = nil, resultLayout: ResultLayout = .none) {
-    self.id = UInt64(AnyFiber.nextID.fetchAddRelaxed(1) &+ 1)
+    self.id = AnyFiber.takeID()
     self.stackSize = stackSize
     self.isThreadFiber = isThreadFiber
     core = FiberCore.allocate(sticky: sticky, pool: pool, invoker: invoker, resultLayout: resultLayout)
@@ -172,8 +172,18 @@ public class AnyFiber: WaitSite, @unchecked Sendable {
     FiberCore.deallocate(core)
   }
 
-  private static let idBlock = AtomicBlock(count: 1)
+  private static let idBlock = PaddedAtomicBlock(count: 1)
+  /// The last id handed out (ids start at 1). Workers take batches of `idBatch` from it, so
+  /// spawning on a worker touches no shared word (`Worker.nextFiberID`).
   static var nextID: AtomicWord { idBlock[0] }
+  static let idBatch: UInt = 1024
+
+  @inline(__always) private static func takeID() -> UInt64 {
+    if let p = ThreadLocal.worker {
+      return Unmanaged<Worker>.fromOpaque(p)._withUnsafeGuaranteedRef { $0.nextFiberID() }
+    }
+    return UInt64(nextID.fetchAddRelaxed(1) &+ 1)  // relaxed: only uniqueness matters
+  }
 
   /// Where `Fiber.init` moves the user's closure (`FiberCore.Outcome.bodyStorage`).
   @usableFromInline var bodyStorage: UnsafeMutableRawPointer {

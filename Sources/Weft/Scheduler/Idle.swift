@@ -16,7 +16,7 @@
 ///   records in `wokeSearching` whether it counted it searching.
 final class Idle: @unchecked Sendable {
   // SAFETY: `sleepers`, `sleeping`, `wokeSearching` are guarded by `lock`.
-  private let words = AtomicBlock(count: 3)  // 0: state, 1: lock, 2: parks (for the deadlock report)
+  private let words = AtomicBlock(cacheAlignedCount: 3)  // 0: state, 1: lock, 2: parks (for the deadlock report)
   private var stateWord: AtomicWord { words[0] }
   private var lock: FutexLock { FutexLock(words[1]) }
   private var sleepers: [Int] = []

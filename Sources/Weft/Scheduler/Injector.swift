@@ -7,7 +7,7 @@
 ///   lock (acquire) only to skip taking the lock when empty.
 final class Injector: @unchecked Sendable {
   // SAFETY: `queue` is guarded by `lock`; `count` is atomic (J1).
-  private let words = AtomicBlock(count: 2)  // 0: lock, 1: count
+  private let words = AtomicBlock(cacheAlignedCount: 2)  // 0: lock, 1: count
   private var lock: FutexLock { FutexLock(words[0]) }
   private var countWord: AtomicWord { words[1] }
   private var queue = LocalQueue()

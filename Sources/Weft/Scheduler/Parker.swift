@@ -5,7 +5,7 @@
 ///   wake-up.
 /// - P2: `unpark` calls futex_wake only when it replaced `parked`.
 final class Parker: @unchecked Sendable {
-  private let block = AtomicBlock(count: 1)
+  private let block = AtomicBlock(cacheAlignedCount: 1)  // one worker's: a line of its own
   private var word: AtomicWord { block[0] }
   static let empty: UInt = 0, parked: UInt = 1, notified: UInt = 2
 

@@ -33,7 +33,7 @@ public final class Scheduler: @unchecked Sendable {
   let stacks: StackPool
   /// Usable stack bytes of a fiber that does not ask for a size.
   public let defaultStackSize: Int
-  private let flags = AtomicBlock(count: 1)  // 0: shutting down
+  private let flags = AtomicBlock(cacheAlignedCount: 1)  // 0: shutting down (read at every submit: a line of its own)
   /// Spawns and wakes from threads that are not this scheduler's workers (WorkerCounters M3).
   let offWorkerCounters = OffWorkerCounters()
   /// Live fibers, for `snapshot()` / `stateDump()`; nil unless fiber tracking is on (a `let`:

@@ -15,7 +15,7 @@
 /// - M2: the stack and the FIFO hold uncounted `FiberRef`s (FiberRef O2).
 final class StickyInbox: @unchecked Sendable {
   // SAFETY: `head` is atomic; `local` belongs to the owning worker (M1, M2).
-  private let words = AtomicBlock(count: 2)  // 0: head of the pushed stack; 1: pending count
+  private let words = AtomicBlock(cacheAlignedCount: 2)  // 0: head of the pushed stack; 1: pending count
   private var head: AtomicWord { words[0] }
   private var pending: AtomicWord { words[1] }
   private var local = LocalQueue()

@@ -20,7 +20,9 @@
 final class Timers: @unchecked Sendable {
   // SAFETY: `heap`, `sequence`, `sleeper`, `lateness` are guarded by `lock`; `nextDeadline`
   // is atomic.
-  private let words = AtomicBlock(count: 2)  // 0: lock, 1: nextDeadline
+  // Every worker loads nextDeadline at every switch: its line holds nothing that is written
+  // often (the lock is written at every timer operation).
+  private let words = PaddedAtomicBlock(count: 2)  // 0: lock, 1: nextDeadline
   private var lock: FutexLock { FutexLock(words[0]) }
   private var nextDeadlineWord: AtomicWord { words[1] }
   private var heap: [TimerEntry] = []

@@ -20,10 +20,13 @@
 /// - D3: slots hold uncounted `FiberRef`s (FiberRef O2): pushing and taking touch no count.
 final class WorkStealingDeque: @unchecked Sendable {
   // SAFETY: fields are only touched through atomics (words, slots) or by the owner (retired).
-  private let words = AtomicBlock(count: 3)  // 0: top, 1: bottom, 2: buffer (Unmanaged<Buffer>)
+  // `top` (written by thieves) and `bottom` (written by the owner at every push and pop) on
+  // lines of their own; the buffer word, written by the owner only when it grows, shares
+  // `bottom`'s line (thieves read both).
+  private let words = PaddedAtomicBlock(count: 2)  // [0]: top; [1]: bottom, [1, 1]: buffer (Unmanaged<Buffer>)
   private var top: AtomicWord { words[0] }
   private var bottom: AtomicWord { words[1] }
-  private var bufferWord: AtomicWord { words[2] }
+  private var bufferWord: AtomicWord { words[1, 1] }
   private var retired: [Buffer] = []  // owner only (D2)
   private var current: Buffer          // owner only: keeps the live buffer allocated
   /// Owner's copies of `current`'s slots and capacity − 1, so that push and pop read no

@@ -48,11 +48,12 @@ final class Worker: @unchecked Sendable {
   /// Event counters for `Scheduler.metrics` and L1 (WorkerCounters M1–M3).
   let counters = WorkerCounters()
   // SAFETY: owner-only fields (table above).
-  private let words = AtomicBlock(count: 3)  // 0: runNext (retained Unmanaged or 0), 1: status for dumps, 2: running fiber's id for dumps (0: none)
+  // The run-next slot (thieves CAS it) on a line of its own; the owner-written words on another.
+  private let words = PaddedAtomicBlock(count: 2)  // [0]: runNext (a FiberRef or 0); [1]: status for dumps, [1, 1]: running fiber's id for dumps (0: none), [1, 2]/[1, 3]: fiber id batch
   var runNext: AtomicWord { words[0] }
   var status: AtomicWord { words[1] }
   /// The id of the fiber running here, or 0 (owner stores relaxed; dumps read it racily).
-  var currentFiberID: AtomicWord { words[2] }
+  var currentFiberID: AtomicWord { words[1, 1] }
   /// The owner's mutable state, behind a pointer so that its accesses skip Swift's dynamic
   /// exclusivity checks (see FiberCore).
   let local: UnsafeMutablePointer<Local>
@@ -126,6 +127,19 @@ final class Worker: @unchecked Sendable {
     counters.deallocate()
     local.deinitialize(count: 1)
     local.deallocate()
+  }
+
+  /// A fiber id from this worker's batch (owner only: relaxed loads and stores of words only
+  /// this thread writes), refilled from `AnyFiber.nextID` every `idBatch` fibers.
+  @inline(__always) func nextFiberID() -> UInt64 {
+    let nextWord = words[1, 2], endWord = words[1, 3]
+    var next = nextWord.loadRelaxed()
+    if next == endWord.loadRelaxed() {
+      next = AnyFiber.nextID.fetchAddRelaxed(AnyFiber.idBatch) &+ 1  // ids next ..< next + idBatch
+      endWord.storeRelaxed(next &+ AnyFiber.idBatch)
+    }
+    nextWord.storeRelaxed(next &+ 1)
+    return UInt64(next)
   }
 
   /// Whether a migratable fiber that asked for pool `kind` runs in this worker's pool
