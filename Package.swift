@@ -7,6 +7,8 @@ let package = Package(
     .library(name: "Weft", targets: ["Weft"]),
     // Scheduler.metrics exported to apple/swift-metrics; the core depends on nothing.
     .library(name: "WeftMetrics", targets: ["WeftMetrics"]),
+    // Sockets, pipes, files and the HTTP client on Weft's reactor (issue 10).
+    .library(name: "WeftNet", targets: ["WeftNet"]),
     .executable(name: "weft-bench", targets: ["weft-bench"]),
     .executable(name: "weft-stress", targets: ["weft-stress"]),
     .executable(name: "weft-metrics-example", targets: ["weft-metrics-example"]),
@@ -27,9 +29,11 @@ let package = Package(
       dependencies: ["CAtomicOps", "CBoostContext"],
       linkerSettings: [.linkedLibrary("boost_context"), .linkedLibrary("atomic_ops")]
     ),
+    // The system calls of the I/O layer that Glibc does not import (epoll, eventfd, accept4).
+    .target(name: "CWeftIO"),
     .target(
       name: "Weft",
-      dependencies: ["CWeft"]
+      dependencies: ["CWeft", "CWeftIO"]
     ),
     .target(
       name: "WeftMetrics",
@@ -47,7 +51,9 @@ let package = Package(
       name: "weft-metrics-example",
       dependencies: ["Weft", "WeftMetrics", .product(name: "CoreMetrics", package: "swift-metrics")]
     ),
+    .target(name: "WeftNet", dependencies: ["Weft", "CWeftIO"]),
     .testTarget(name: "WeftTests", dependencies: ["Weft"]),
+    .testTarget(name: "WeftNetTests", dependencies: ["Weft", "WeftNet", "CWeftIO"]),
     .testTarget(
       name: "WeftMetricsTests",
       dependencies: ["Weft", "WeftMetrics", .product(name: "CoreMetrics", package: "swift-metrics")]

@@ -230,6 +230,8 @@ final class Worker: @unchecked Sendable {
         }
         break
       }
+      // I/O hook (IO/SchedulerIO.swift): an idle worker polls the reactor without blocking.
+      if scheduler.io.pollBeforeParking() { continue }
       parkIdle()
     }
     status.storeRelease(Status.stopped.rawValue)
@@ -276,15 +278,19 @@ final class Worker: @unchecked Sendable {
     fenceFull()  // W1: pairs with the producer's fence in Pool.notifyWork
     let slept = !workVisible()
     var wasTimerSleeper = false
+    var ioReady: [AnyFiber] = []
     if slept {
       status.storeRelease(Status.parked.rawValue)
       scheduler.stacks.trim()  // idle time: give surplus cached stack memory back
       let timeout = scheduler.timers.claimSleeper(self)
       counters.increment(.sleeps)
-      parker.park(timeoutNanoseconds: timeout)
+      // I/O hook: parks on the futex, or, as the reactor's blocking poller, in epoll_wait with
+      // the same timeout; returns the fibers that I/O made runnable, woken below.
+      ioReady = scheduler.io.park(parker, timeoutNanoseconds: timeout)
       wasTimerSleeper = scheduler.timers.releaseSleeper(self)
     }
     local.pointee.isSearching = pool.idle.transitionFromParked(poolIndex)
+    scheduler.io.wake(ioReady)  // I/O hook: now that this worker counts as unparked
     if !slept && wasSearching && !local.pointee.isSearching {
       // W2 (Go's findRunnable): producers skipped waking anyone while this worker searched;
       // its re-check found work, so it searches again, and taking the work (endSearching)
