@@ -12,6 +12,8 @@ let package = Package(
     .executable(name: "weft-bench", targets: ["weft-bench"]),
     .executable(name: "weft-stress", targets: ["weft-stress"]),
     .executable(name: "weft-metrics-example", targets: ["weft-metrics-example"]),
+    .executable(name: "weft-echo", targets: ["weft-echo"]),
+    .executable(name: "weft-chat", targets: ["weft-chat"]),
   ],
   // The Weft library keeps no dependency: swift-metrics serves WeftMetrics only, and
   // swift-argument-parser the two executables' command lines.
@@ -52,6 +54,8 @@ let package = Package(
       dependencies: ["Weft", "WeftMetrics", .product(name: "CoreMetrics", package: "swift-metrics")]
     ),
     .target(name: "WeftNet", dependencies: ["Weft", "CWeftIO"]),
+    .executableTarget(name: "weft-echo", dependencies: ["Weft", "WeftNet", "WeftCommandLine"]),
+    .executableTarget(name: "weft-chat", dependencies: ["Weft", "WeftNet", "WeftCommandLine"]),
     .testTarget(name: "WeftTests", dependencies: ["Weft"]),
     .testTarget(name: "WeftNetTests", dependencies: ["Weft", "WeftNet", "CWeftIO"]),
     .testTarget(
