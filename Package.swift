@@ -48,7 +48,7 @@ let package = Package(
       dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")]
     ),
     .executableTarget(name: "weft-bench", dependencies: ["Weft", "WeftCommandLine"]),
-    .executableTarget(name: "weft-stress", dependencies: ["Weft", "WeftCommandLine"]),
+    .executableTarget(name: "weft-stress", dependencies: ["Weft", "WeftNet", "WeftCommandLine"]),
     .executableTarget(
       name: "weft-metrics-example",
       dependencies: ["Weft", "WeftMetrics", .product(name: "CoreMetrics", package: "swift-metrics")]
