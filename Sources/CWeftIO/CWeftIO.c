@@ -30,21 +30,21 @@ int weft_epoll_del(int ep, int fd) { return ctl(ep, EPOLL_CTL_DEL, fd, 0, 0); }
 #define SYS_epoll_pwait2 441
 #endif
 
-// 1: the kernel has epoll_pwait2; 0: it does not; -1: not known yet. A benign race: every
+// 1: the kernel has epoll_pwait2; 0: it does not; -1: not known yet. Relaxed atomics: every
 // thread that probes writes the same answer.
-static volatile int have_pwait2 = -1;
+static int have_pwait2 = -1;
 
 int weft_epoll_wait(int ep, uint32_t *masks, uint64_t *tokens, int max, int64_t timeout_ns) {
   struct epoll_event evs[256];
   if (max > 256) max = 256;
   int n;
-  if (timeout_ns > 0 && have_pwait2 != 0) {
+  if (timeout_ns > 0 && __atomic_load_n(&have_pwait2, __ATOMIC_RELAXED) != 0) {
     struct timespec ts = { (time_t)(timeout_ns / 1000000000), (long)(timeout_ns % 1000000000) };
     n = (int)syscall(SYS_epoll_pwait2, ep, evs, max, &ts, NULL, 0);
     if (n < 0 && (errno == ENOSYS || errno == EPERM)) {
-      have_pwait2 = 0;
+      __atomic_store_n(&have_pwait2, 0, __ATOMIC_RELAXED);
     } else {
-      have_pwait2 = 1;
+      __atomic_store_n(&have_pwait2, 1, __ATOMIC_RELAXED);
       if (n < 0) return -errno;
       goto done;
     }

@@ -26,6 +26,7 @@ import Glibc
 // | role              | pollers (CAS / release store, P1)         | pollers, monitor       |
 // | waiters           | waiting fibers (fetch-add/sub, full)      | idle workers, monitor  |
 // | lastPoll          | pollers (relaxed store)                   | monitor (relaxed)      |
+// | registered        | register (full add), releaseRetired (sub) | poll (acquire), tests  |
 // | stop              | shutdown (release store + futex wake)     | monitor                |
 // | retired, buffers  | under `lock` / the role holder            | the same               |
 
@@ -68,8 +69,15 @@ final class Reactor: @unchecked Sendable {
 
   func register(_ d: IODescriptor) -> Int32 {
     let token = Unmanaged.passRetained(d)  // P3: released after retirement
+    // Full (a release): publishes the descriptor's fields to the poller that will get its
+    // token from the kernel; pairs with the acquire load in `poll` (the kernel orders the two
+    // anyway, through epoll_ctl and epoll_wait, but ThreadSanitizer cannot see that).
+    registered.fetchAddFull(1)
     let rc = backend.register(fd: d.fd, token: UInt64(UInt(bitPattern: token.toOpaque())))
-    if rc != 0 { token.release() } else { registered.fetchAddRelaxed(1) }
+    if rc != 0 {
+      registered.fetchSubFull(1)
+      token.release()
+    }
     return rc
   }
 
@@ -121,6 +129,8 @@ final class Reactor: @unchecked Sendable {
   func poll(timeoutNanoseconds: Int64, into ready: inout [AnyFiber]) {
     releaseRetired()
     let n = backend.wait(masks: masks, tokens: tokens, capacity: Reactor.capacity, timeoutNanoseconds: timeoutNanoseconds)
+    // Acquire: pairs with `register`'s full add (the tokens' descriptors are initialised).
+    if n > 0 { _ = registered.loadAcquire() }
     for i in 0..<n {
       let mask = Readiness(rawValue: masks[i])
       // SAFETY: P3: the token's reference keeps the descriptor alive during this poll.
