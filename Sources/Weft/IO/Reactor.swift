@@ -193,6 +193,7 @@ final class Reactor: @unchecked Sendable {
     stop.futexWake(Int32.max)
     if let t = monitorThread { pthread_join(t, nil) }
     monitorThread = nil
+    releaseRetired()  // no poller runs any more (workers joined, monitor stopped): P3 holds
     backend.close()
   }
 }

@@ -256,6 +256,9 @@ final class Worker: @unchecked Sendable {
         return f
       }
       if scheduler.isShuttingDown { return nil }
+      // I/O hook (Go's findRunnable polls the network while spinning): fibers whose I/O is
+      // ready go to this worker's queues, found by the next round.
+      if scheduler.io.pollBeforeParking() { continue }
       let now = monotonicNanoseconds()
       if deadline == 0 { deadline = now &+ Worker.searchSpinNanoseconds } else if now >= deadline { return nil }
       for _ in 0..<64 { cpuRelax() }
