@@ -60,7 +60,7 @@ echo
 
 { sed 's/^/weft /' "$tmp/weft.txt"; sed 's/^/go /' "$tmp/go.txt"; } | awk -v failfile="$tmp/fails" '
   BEGIN {
-    split("ns_per_op total_ms check spawns items_per_s bytes_per_task base_rss_kb peak_rss_kb p50_us p99_us mb_per_s", x, " ")
+    split("ns_per_op total_ms check spawns items_per_s bytes_per_task base_rss_kb peak_rss_kb p50_us p99_us p999_us max_us mb_per_s", x, " ")
     for (i in x) notkey[x[i]] = 1
   }
   # Only result lines: "<side> <name> k=v ... ns_per_op=... total_ms=... check=..."

@@ -84,7 +84,8 @@ let echoRTT = Workload(name: "echo_rtt", defaults: [("conns", "1"), ("rounds", "
   let (rounds, size) = (p.int("rounds"), p.int("size"))
   var (ok, lat) = try onFiber(s) { try echoRoundTrips(conns: 1, rounds: rounds, size: size) }
   return Outcome(operations: Double(rounds), ok: ok && lat.count == rounds,
-                 extra: [("p50_us", percentileMicros(&lat, 0.5)), ("p99_us", percentileMicros(&lat, 0.99))])
+                 extra: [("p50_us", percentileMicros(&lat, 0.5)), ("p99_us", percentileMicros(&lat, 0.99)),
+                         ("p999_us", percentileMicros(&lat, 0.999)), ("max_us", percentileMicros(&lat, 1))])
 }
 
 /// echo_concurrent: `conns` connections × `rounds` round trips at once.
