@@ -240,3 +240,30 @@ import Weft
     }
   }
 }
+
+@Suite struct FileStreamTests {
+  /// Regular files through the blocking pool: write, append, read lines back, errors.
+  @Test func writeAppendReadLines() throws {
+    try onScheduler(threads: 1) {
+      let path = "/tmp/weft-file-\(getpid()).txt"
+      defer { unlink(path) }
+      let w = try FileStream.open(path, .write)
+      for i in 0..<1000 { try w.write("line \(i)\n") }
+      w.close()
+      let a = try FileStream.open(path, .append)
+      try a.write("last, no newline")
+      a.close()
+      let r = try FileStream.open(path)
+      var lines: [String] = []
+      while let l = try r.readLine() { lines.append(l) }
+      #expect(lines.count == 1001)
+      #expect(lines[999] == "line 999")
+      #expect(lines[1000] == "last, no newline")
+      r.close()
+      #expect(throws: IOError.self) { try r.read() }
+      do { _ = try FileStream.open("/nonexistent/dir/file"); Issue.record("opened") } catch let e as IOError {
+        #expect(e.errno == ENOENT)
+      }
+    }
+  }
+}
