@@ -109,3 +109,31 @@ final class RunningExample: @unchecked Sendable {
     }
   }
 }
+
+/// README's echo server, verbatim but for the port and a way out (the listener is closed).
+@Sendable func readmeEchoServer(_ listener: TCPListener) throws {
+  while true {
+    let connection = try listener.accept()           // parks this fiber, not its worker
+    spawn {
+      defer { connection.close() }
+      while case let bytes = try connection.readAvailable(), !bytes.isEmpty {
+        try connection.write(bytes)                  // all of them, however slow the peer
+      }
+    }
+  }
+}
+
+@Suite struct ReadmeExampleTests {
+  @Test func readmeEchoServerEchoes() throws {
+    try onScheduler(threads: 2) {
+      let listener = try TCPListener.listen(host: "127.0.0.1", port: 0)
+      let server = spawn { try readmeEchoServer(listener) }
+      let s = try TCPStream.connect(host: "127.0.0.1", port: listener.port)
+      try s.write("ping\n")
+      #expect(try s.readLine() == "ping")
+      s.close()
+      listener.close()
+      #expect(throws: (any Error).self) { try server.wait() }
+    }
+  }
+}
