@@ -16,6 +16,7 @@ let package = Package(
     .executable(name: "weft-metrics-example", targets: ["weft-metrics-example"]),
     .executable(name: "weft-echo", targets: ["weft-echo"]),
     .executable(name: "weft-chat", targets: ["weft-chat"]),
+    .executable(name: "weft-http-get", targets: ["weft-http-get"]),
   ],
   // The Weft library keeps no dependency: swift-metrics serves WeftMetrics only,
   // swift-argument-parser the executables' command lines, swift-http-types WeftHTTP.
@@ -60,6 +61,10 @@ let package = Package(
     .target(name: "WeftHTTP", dependencies: ["Weft", "WeftNet", .product(name: "HTTPTypes", package: "swift-http-types")]),
     .executableTarget(name: "weft-echo", dependencies: ["Weft", "WeftNet", "WeftCommandLine"]),
     .executableTarget(name: "weft-chat", dependencies: ["Weft", "WeftNet", "WeftCommandLine"]),
+    .executableTarget(
+      name: "weft-http-get",
+      dependencies: ["Weft", "WeftHTTP", .product(name: "HTTPTypes", package: "swift-http-types")]
+    ),
     .testTarget(name: "WeftTests", dependencies: ["Weft"]),
     .testTarget(name: "WeftNetTests", dependencies: [
       "Weft", "WeftNet", "WeftHTTP", "CWeftIO", .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -9,7 +9,7 @@ import WeftNet
 /// Prints its port first. Routes: /hello, /chunked, /echo (POST/PUT), /item (DELETE),
 /// /close (Connection: close), /early (closes inside the body), /malformed, /peer (the
 /// client's port, to see keep-alive reuse), /redirect.
-private let serverScript = #"""
+let serverScript = #"""
 import http.server, socketserver, sys
 
 class H(http.server.BaseHTTPRequestHandler):
@@ -60,7 +60,7 @@ print(s.server_address[1], flush=True)
 s.serve_forever()
 """#
 
-private final class PythonServer: @unchecked Sendable {
+final class PythonServer: @unchecked Sendable {
   let process = Process()
   let port: Int
   init?() throws {
@@ -194,5 +194,29 @@ private final class PythonServer: @unchecked Sendable {
       try server.wait()
       l.close()
     }
+  }
+}
+
+@Suite struct HTTPExampleTests {
+  /// weft-http-get fetches two URLs from the local Python server over one connection.
+  @Test func weftHTTPGetFetchesFromLocalServer() throws {
+    guard let server = try PythonServer() else { Issue.record("python3 is not available"); return }
+    defer { server.stop() }
+    let dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+    guard let url = [dir, dir.deletingLastPathComponent()].map({ $0.appendingPathComponent("weft-http-get") })
+      .first(where: { FileManager.default.fileExists(atPath: $0.path) }) else { return }
+    let p = Process()
+    p.executableURL = url
+    p.arguments = ["http://127.0.0.1:\(server.port)/hello", "http://127.0.0.1:\(server.port)/chunked"]
+    let out = Pipe()
+    p.standardOutput = out
+    try p.run()
+    let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    p.waitUntilExit()
+    #expect(p.terminationStatus == 0)
+    #expect(text.hasPrefix("200 OK\n"))
+    #expect(text.contains("X-Test: yes"))
+    #expect(text.contains("hello, weft"))
+    #expect(text.contains("first second xxx"))
   }
 }
