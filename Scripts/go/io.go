@@ -181,6 +181,7 @@ func echoStream(p params) result {
 func ioWakeLatency(busyAll bool) func(p params) result {
 	return func(p params) result {
 		rounds := p.int("rounds")
+		interval := time.Duration(p.int("interval_us")) * time.Microsecond
 		workers := maxProcs()
 		busy := workers
 		if !busyAll {
@@ -205,7 +206,7 @@ func ioWakeLatency(busyAll bool) func(p params) result {
 		var sent int64
 		go func() {
 			for i := 0; i < rounds; i++ {
-				time.Sleep(2 * time.Millisecond)
+				time.Sleep(interval)
 				atomic.StoreInt64(&sent, time.Now().UnixNano())
 				w.Write([]byte{1})
 			}

@@ -75,8 +75,8 @@ func allWorkloads() []workload {
 		workload{"echo_rtt", []kv{{"conns", "1"}, {"rounds", "100000"}, {"size", "64"}}, echoRTT},
 		workload{"echo_concurrent", []kv{{"conns", "1000"}, {"rounds", "100"}, {"size", "64"}}, echoConcurrent},
 		workload{"echo_stream", []kv{{"conns", "4"}, {"messages", "50000"}, {"size", "512"}}, echoStream},
-		workload{"io_wake_latency", []kv{{"busy", "all"}, {"rounds", "200"}}, ioWakeLatency(true)},
-		workload{"io_wake_latency", []kv{{"busy", "all-but-one"}, {"rounds", "200"}}, ioWakeLatency(false)},
+		workload{"io_wake_latency", []kv{{"busy", "all"}, {"rounds", "200"}, {"interval_us", "2000"}}, ioWakeLatency(true)},
+		workload{"io_wake_latency", []kv{{"busy", "all-but-one"}, {"rounds", "200"}, {"interval_us", "2000"}}, ioWakeLatency(false)},
 	)
 	return ws
 }

@@ -134,9 +134,10 @@ let echoStream = Workload(name: "echo_stream", defaults: [("conns", "4"), ("mess
 /// busy=all: every worker computes, so only the reactor's monitor polls (target p99 < 15 ms);
 /// busy=all-but-one: one worker is idle and blocks in epoll (target p99 < 1 ms).
 let ioWakeLatency = Workload(
-  name: "io_wake_latency", defaults: [("busy", "all,all-but-one"), ("rounds", "200")],
+  name: "io_wake_latency", defaults: [("busy", "all,all-but-one"), ("rounds", "200"), ("interval_us", "2000")],
   run: { s, p in
     let rounds = p.int("rounds")
+    let interval = UInt32(p.int("interval_us"))
     let workers = s.threadCount()
     let busy = p.string("busy") == "all" ? workers : max(0, workers - 1)
     var lat = try onFiber(s) { () throws -> [UInt64] in
@@ -147,7 +148,7 @@ let ioWakeLatency = Workload(
       let sent = TimeBox()
       let writer = Thread0 {
         for _ in 0..<rounds {
-          usleep(2000)
+          usleep(interval)
           sent.store(nowNs())
           try? w.write([1])
         }
