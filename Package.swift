@@ -7,15 +7,23 @@ let package = Package(
     .library(name: "Weft", targets: ["Weft"]),
     // Scheduler.metrics exported to apple/swift-metrics; the core depends on nothing.
     .library(name: "WeftMetrics", targets: ["WeftMetrics"]),
+    // Sockets, pipes, files and the HTTP client on Weft's reactor (issue 10).
+    .library(name: "WeftNet", targets: ["WeftNet"]),
+    // An HTTP/1.1 client on WeftNet's sockets, with apple/swift-http-types' vocabulary.
+    .library(name: "WeftHTTP", targets: ["WeftHTTP"]),
     .executable(name: "weft-bench", targets: ["weft-bench"]),
     .executable(name: "weft-stress", targets: ["weft-stress"]),
     .executable(name: "weft-metrics-example", targets: ["weft-metrics-example"]),
+    .executable(name: "weft-echo", targets: ["weft-echo"]),
+    .executable(name: "weft-chat", targets: ["weft-chat"]),
+    .executable(name: "weft-http-get", targets: ["weft-http-get"]),
   ],
-  // The Weft library keeps no dependency: swift-metrics serves WeftMetrics only, and
-  // swift-argument-parser the two executables' command lines.
+  // The Weft library keeps no dependency: swift-metrics serves WeftMetrics only,
+  // swift-argument-parser the executables' command lines, swift-http-types WeftHTTP.
   dependencies: [
     .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
   ],
   targets: [
     // System libraries: Debian packages installed by Scripts/install-deps.sh.
@@ -27,9 +35,11 @@ let package = Package(
       dependencies: ["CAtomicOps", "CBoostContext"],
       linkerSettings: [.linkedLibrary("boost_context"), .linkedLibrary("atomic_ops")]
     ),
+    // The system calls of the I/O layer that Glibc does not import (epoll, eventfd, accept4).
+    .target(name: "CWeftIO"),
     .target(
       name: "Weft",
-      dependencies: ["CWeft"]
+      dependencies: ["CWeft", "CWeftIO"]
     ),
     .target(
       name: "WeftMetrics",
@@ -41,13 +51,24 @@ let package = Package(
       name: "WeftCommandLine",
       dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")]
     ),
-    .executableTarget(name: "weft-bench", dependencies: ["Weft", "WeftCommandLine"]),
-    .executableTarget(name: "weft-stress", dependencies: ["Weft", "WeftCommandLine"]),
+    .executableTarget(name: "weft-bench", dependencies: ["Weft", "WeftNet", "WeftCommandLine"]),
+    .executableTarget(name: "weft-stress", dependencies: ["Weft", "WeftNet", "WeftCommandLine"]),
     .executableTarget(
       name: "weft-metrics-example",
       dependencies: ["Weft", "WeftMetrics", .product(name: "CoreMetrics", package: "swift-metrics")]
     ),
+    .target(name: "WeftNet", dependencies: ["Weft", "CWeftIO"]),
+    .target(name: "WeftHTTP", dependencies: ["Weft", "WeftNet", .product(name: "HTTPTypes", package: "swift-http-types")]),
+    .executableTarget(name: "weft-echo", dependencies: ["Weft", "WeftNet", "WeftCommandLine"]),
+    .executableTarget(name: "weft-chat", dependencies: ["Weft", "WeftNet", "WeftCommandLine"]),
+    .executableTarget(
+      name: "weft-http-get",
+      dependencies: ["Weft", "WeftHTTP", .product(name: "HTTPTypes", package: "swift-http-types")]
+    ),
     .testTarget(name: "WeftTests", dependencies: ["Weft"]),
+    .testTarget(name: "WeftNetTests", dependencies: [
+      "Weft", "WeftNet", "WeftHTTP", "CWeftIO", .product(name: "HTTPTypes", package: "swift-http-types"),
+    ]),
     .testTarget(
       name: "WeftMetricsTests",
       dependencies: ["Weft", "WeftMetrics", .product(name: "CoreMetrics", package: "swift-metrics")]

@@ -15,7 +15,8 @@
 #
 # Ratio column: Go ns_per_op / Weft ns_per_op, so > 1 means Weft is faster. Rows are matched on
 # the workload name plus its parameters (every key=value field except ns_per_op, total_ms,
-# check and the extra fields spawns, items_per_s, bytes_per_task, base_rss_kb, peak_rss_kb).
+# check and the extra fields spawns, items_per_s, bytes_per_task, base_rss_kb, peak_rss_kb,
+# p50_us, p99_us, mb_per_s).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -59,7 +60,7 @@ echo
 
 { sed 's/^/weft /' "$tmp/weft.txt"; sed 's/^/go /' "$tmp/go.txt"; } | awk -v failfile="$tmp/fails" '
   BEGIN {
-    split("ns_per_op total_ms check spawns items_per_s bytes_per_task base_rss_kb peak_rss_kb", x, " ")
+    split("ns_per_op total_ms check spawns items_per_s bytes_per_task base_rss_kb peak_rss_kb p50_us p99_us p999_us max_us mb_per_s", x, " ")
     for (i in x) notkey[x[i]] = 1
   }
   # Only result lines: "<side> <name> k=v ... ns_per_op=... total_ms=... check=..."

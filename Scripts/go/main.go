@@ -71,8 +71,18 @@ func allWorkloads() []workload {
 	for _, w := range []string{"sleep1ms", "compute1us"} {
 		ws = append(ws, workload{"asyncmap", []kv{{"work", w}, {"n", "10000"}, {"ntasks", "100"}}, asyncMap})
 	}
+	ws = append(ws,
+		workload{"echo_rtt", []kv{{"conns", "1"}, {"rounds", "100000"}, {"size", "64"}}, echoRTT},
+		workload{"echo_concurrent", []kv{{"conns", "1000"}, {"rounds", "100"}, {"size", "64"}}, echoConcurrent},
+		workload{"echo_stream", []kv{{"conns", "4"}, {"messages", "50000"}, {"size", "512"}}, echoStream},
+		workload{"io_wake_latency", []kv{{"busy", "all"}, {"rounds", "200"}, {"interval_us", "2000"}}, ioWakeLatency(true)},
+		workload{"io_wake_latency", []kv{{"busy", "all-but-one"}, {"rounds", "200"}, {"interval_us", "2000"}}, ioWakeLatency(false)},
+	)
 	return ws
 }
+
+// maxProcs is GOMAXPROCS as set by --workers.
+func maxProcs() int { return runtime.GOMAXPROCS(0) }
 
 func fatalf(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "weftgobench: "+format+"\n", args...)

@@ -111,5 +111,5 @@ final class Notes: Sendable {
 /// Every scenario, in the order a full run takes them.
 let allScenarios: [Scenario] = [
   spawnFlat, spawnTree, spawnChain, stealStorm, stickyMix, yieldStorm, timerStorm, failureStorm,
-  lockContention, conditionPingPong, oneWayEventRace, channelTraffic, channelBind, interruptStorm,
+  lockContention, conditionPingPong, oneWayEventRace, channelTraffic, channelBind, interruptStorm, socketEcho,
 ]

@@ -30,6 +30,8 @@ public final class Scheduler: @unchecked Sendable {
   /// Every worker, interactive ones first (written once in init, before any thread starts).
   private(set) var workers: [Worker] = []
   let timers = Timers()
+  /// The reactor, started by the first descriptor opened on this scheduler (IO/SchedulerIO.swift).
+  let io = SchedulerIO()
   let stacks: StackPool
   /// Usable stack bytes of a fiber that does not ask for a size.
   public let defaultStackSize: Int
@@ -106,6 +108,7 @@ public final class Scheduler: @unchecked Sendable {
     defaultPool.setWorkers(dflt)
     workers = all
     timers.scheduler = self
+    io.scheduler = self
     _ = Context.installOverflowHandler
     Diagnostics.register(self)  // SIGQUIT dump and deadlock report (Diagnostics.swift)
     for w in all { threadHandles.append(Scheduler.startThread(w)) }
@@ -147,6 +150,7 @@ public final class Scheduler: @unchecked Sendable {
     }
     for t in threadHandles { pthread_join(t, nil) }
     threadHandles = []
+    io.shutdown()  // the reactor's monitor thread and descriptors, if I/O was used
     // L1: the threads are joined, so their owner-only counters are ours to read, and no fiber
     // runs any more: every fiber started and not finished is parked or queued for good.
     let abandoned = workers.reduce(0) { $0 &+ $1.fibersStartedMinusFinished }

@@ -289,6 +289,8 @@ final class Worker: @unchecked Sendable {
         }
         break
       }
+      // I/O hook (IO/SchedulerIO.swift): an idle worker polls the reactor without blocking.
+      if scheduler.io.pollBeforeParking() { continue }
       parkIdle()
     }
     status.storeRelease(Status.stopped.rawValue)
@@ -313,6 +315,9 @@ final class Worker: @unchecked Sendable {
         return f
       }
       if scheduler.isShuttingDown { return nil }
+      // I/O hook (Go's findRunnable polls the network while spinning): fibers whose I/O is
+      // ready go to this worker's queues, found by the next round.
+      if scheduler.io.pollBeforeParking() { continue }
       let now = monotonicNanoseconds()
       if deadline == 0 { deadline = now &+ Worker.searchSpinNanoseconds } else if now >= deadline { return nil }
       for _ in 0..<64 { cpuRelax() }
@@ -335,15 +340,19 @@ final class Worker: @unchecked Sendable {
     fenceFull()  // W1: pairs with the producer's fence in Pool.notifyWork
     let slept = !workVisible()
     var wasTimerSleeper = false
+    var ioReady: [AnyFiber] = []
     if slept {
       status.storeRelease(Status.parked.rawValue)
       stacks.trim()  // idle time: give surplus cached stack memory back
       let timeout = timers.claimSleeper(self)
       counters.increment(.sleeps)
-      parker.park(timeoutNanoseconds: timeout)
+      // I/O hook: parks on the futex, or, as the reactor's blocking poller, in epoll_wait with
+      // the same timeout; returns the fibers that I/O made runnable, woken below.
+      ioReady = scheduler.io.park(parker, timeoutNanoseconds: timeout)
       wasTimerSleeper = timers.releaseSleeper(self)
     }
     local.pointee.isSearching = idle.transitionFromParked(poolIndex)
+    scheduler.io.wake(ioReady)  // I/O hook: now that this worker counts as unparked
     if !slept && wasSearching && !local.pointee.isSearching {
       // W2 (Go's findRunnable): producers skipped waking anyone while this worker searched;
       // its re-check found work, so it searches again, and taking the work (endSearching)
