@@ -215,6 +215,7 @@ final class Worker: @unchecked Sendable {
     ThreadLocal.setWorker(Unmanaged.passUnretained(self).toOpaque())
     tsanFiber = Context.currentTSanFiber()
     Context.prepareThread()
+    LongRunningMonitor.workerThreadStarted(self)
     status.storeRelease(Status.running.rawValue)
     while true {
       if let f = findLocalWork() ?? searchForWork() {
@@ -304,6 +305,7 @@ final class Worker: @unchecked Sendable {
     next.state.storeRelease(FiberState.running)  // F1: this worker owns it now
     if next.context == nil { start(next) }
     local.pointee.current = next
+    counters.increment(.switches)  // the switch epoch of the long-running report (M1)
     currentFiberID.storeRelaxed(UInt(next.id))  // for dumps only: no ordering needed
     ThreadLocal.setFiber(Unmanaged.passUnretained(next).toOpaque())
     Context.setCurrentStack(next.stack)
