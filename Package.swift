@@ -11,11 +11,13 @@ let package = Package(
     .executable(name: "weft-stress", targets: ["weft-stress"]),
     .executable(name: "weft-metrics-example", targets: ["weft-metrics-example"]),
   ],
-  // The Weft library keeps no dependency: swift-metrics serves WeftMetrics only, and
-  // swift-argument-parser the two executables' command lines.
+  // The Weft library keeps no dependency: swift-metrics serves WeftMetrics only,
+  // swift-argument-parser the two executables' command lines, and swift-docc-plugin
+  // `swift package generate-documentation` (a command plugin: nothing links it).
   dependencies: [
     .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.4.3"),
   ],
   targets: [
     // System libraries: Debian packages installed by Scripts/install-deps.sh.
