@@ -33,6 +33,14 @@ int weft_futex_wait(volatile uintptr_t *p, uintptr_t expected, int64_t timeout_n
     tsp = &ts;
   }
   long r = syscall(SYS_futex, (uint32_t *)p, FUTEX_WAIT_PRIVATE, (uint32_t)expected, tsp, NULL, 0);
+#ifdef WEFT_TSAN
+  // ThreadSanitizer runs an asynchronous signal's handler at the thread's next intercepted
+  // call, and the raw futex system call is none: a thread asleep here (a parked worker, a
+  // thread waiting in fetch) would keep a SIGQUIT pending for ever. Weft's SIGQUIT handler is
+  // installed without SA_RESTART under TSan, so the signal ends the wait with EINTR; this
+  // intercepted call then runs the handler (callers treat -1 as a spurious wake and re-check).
+  if (r != 0 && errno == EINTR) { struct timespec now; clock_gettime(CLOCK_MONOTONIC, &now); }
+#endif
   return r == 0 ? 0 : -1;
 }
 
@@ -174,7 +182,11 @@ bool weft_install_sigquit_handler(int fd) {
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = sigquit_handler;
+#ifdef WEFT_TSAN
+  sa.sa_flags = 0;  // see weft_futex_wait: under TSan the signal must interrupt a futex wait
+#else
   sa.sa_flags = SA_RESTART;
+#endif
   sigemptyset(&sa.sa_mask);
   if (sigaction(SIGQUIT, &sa, &previous_quit) != 0) return false;
   quit_installed = true;

@@ -60,7 +60,8 @@ import Glibc
 
   /// The control: off fiber stacks Weft's handler passes the crash to Swift's backtracer,
   /// which prints its own report, and the child still ends (its backtracer with it).
-  @Test func aCrashOffFiberStacksStillReachesSwiftsBacktracer() {
+  @Test(.disabled(if: underTSan, "Swift's crash backtracer fails under ThreadSanitizer on any stack (TSan CHECK failures, an orphan swift-backtrace): nothing of Weft's to check"))
+  func aCrashOffFiberStacksStillReachesSwiftsBacktracer() {
     let run = Self.run("offFiber")
     #expect(run.output.contains("Fatal error: planned crash off fiber stacks"), "\(run.output)")
     #expect(!run.output.contains("on a fiber's stack"), "\(run.output)")
