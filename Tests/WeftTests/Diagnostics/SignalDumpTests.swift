@@ -49,6 +49,7 @@ func sigquitProbeBlocksHere(_ event: Event, _ counter: Counter) throws {
       let s = Scheduler(threads: 1, trackFibers: true)
       let event = Event()
       let f = s.spawn { try sigquitProbeBlocksHere(event, Counter()) }
+      while f.stateDescription != "parked" { sched_yield() }
       let tid = Counter(), thread = Counter()
       let waiter = Thread {
         var set = sigset_t()
