@@ -26,8 +26,9 @@ import Glibc
 /// The backtrace of a fiber that is *running* needs its own thread: the diagnostics thread
 /// sends that worker SIGURG (`weft_sample_thread`, Signals.c P1–P3), whose handler walks the
 /// interrupted frame pointers within the fiber's stack and answers within microseconds. A
-/// worker that does not answer within 100 ms (ThreadSanitizer delays signals to the thread's
-/// next intercepted call, which a busy loop never makes) is reported without a backtrace.
+/// worker that does not answer within 100 ms is reported without a backtrace. (Under
+/// ThreadSanitizer, which delivers signals late with the registers of that moment, the
+/// backtrace may be empty or start inside the runtime.)
 struct LongRunningMonitor {
   private struct Seen {
     var epoch: UInt
@@ -89,7 +90,7 @@ struct LongRunningMonitor {
     let frames = sample(w)
     if frames.isEmpty {
       lines.append("    (no backtrace: the worker did not answer within \(sampleTimeoutNanoseconds / 1_000_000) ms, "
-        + "or has just switched; under ThreadSanitizer a busy thread takes no signal)")
+        + "or had just switched)")
     } else {
       let own = frames.userFrames
       for f in own.isEmpty ? frames[...] : own { lines.append("    at \(f)") }

@@ -36,10 +36,10 @@ func longRunningProbeSpins(_ stop: Counter) {
     #expect(text.contains("on worker"), "\(text)")
     #expect(text.components(separatedBy: "has run for at least").count == 2, "\(text)")
     #expect(text.contains("WEFT_WARN_RUNNING_MS=0"), "\(text)")
-    if underTSan {
-      // ThreadSanitizer delivers SIGURG only at the thread's next intercepted call.
-      #expect(text.contains("at WeftTests.longRunningProbeSpins") || text.contains("no backtrace"), "\(text)")
-    } else {
+    // ThreadSanitizer delivers SIGURG late (at the thread's next intercepted call or atomic),
+    // with the registers of that moment: the backtrace may be missing or start in TSan's
+    // runtime, so only the report itself is checked there.
+    if !underTSan {
       #expect(text.contains("at WeftTests.longRunningProbeSpins"), "\(text)")
     }
   }
