@@ -19,11 +19,13 @@ let package = Package(
     .executable(name: "weft-http-get", targets: ["weft-http-get"]),
   ],
   // The Weft library keeps no dependency: swift-metrics serves WeftMetrics only,
-  // swift-argument-parser the executables' command lines, swift-http-types WeftHTTP.
+  // swift-argument-parser the executables' command lines, swift-http-types WeftHTTP, and
+  // swift-docc-plugin `swift package generate-documentation` (a command plugin: nothing links it).
   dependencies: [
     .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
+    .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.4.3"),
   ],
   targets: [
     // System libraries: Debian packages installed by Scripts/install-deps.sh.

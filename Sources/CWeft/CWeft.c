@@ -33,6 +33,14 @@ int weft_futex_wait(volatile uintptr_t *p, uintptr_t expected, int64_t timeout_n
     tsp = &ts;
   }
   long r = syscall(SYS_futex, (uint32_t *)p, FUTEX_WAIT_PRIVATE, (uint32_t)expected, tsp, NULL, 0);
+#ifdef WEFT_TSAN
+  // ThreadSanitizer runs an asynchronous signal's handler at the thread's next intercepted
+  // call, and the raw futex system call is none: a thread asleep here (a parked worker, a
+  // thread waiting in fetch) would keep a SIGQUIT pending for ever. Weft's SIGQUIT handler is
+  // installed without SA_RESTART under TSan, so the signal ends the wait with EINTR; this
+  // intercepted call then runs the handler (callers treat -1 as a spurious wake and re-check).
+  if (r != 0 && errno == EINTR) { struct timespec now; clock_gettime(CLOCK_MONOTONIC, &now); }
+#endif
   return r == 0 ? 0 : -1;
 }
 
@@ -58,6 +66,7 @@ void weft_set_tls_worker(void *w) { tls_worker = w; }
 void *weft_tls_fiber(void) { return tls_fiber; }
 void weft_set_tls_fiber(void *f) { tls_fiber = f; }
 void weft_set_tls_stack(const weft_stack_info *info) { tls_stack = info; }
+const weft_stack_info *weft_tls_stack(void) { return tls_stack; }
 
 __attribute__((no_sanitize("thread")))
 weft_transfer_t weft_switch(void *to, void *data, void *tsan_to) {
@@ -122,6 +131,25 @@ void *weft_tsan_current_fiber(void) {
 
 // MARK: - Diagnostics
 
+__attribute__((no_sanitize("thread"), no_sanitize("address")))
+size_t weft_walk_frames(uintptr_t pc, uintptr_t fp, uintptr_t last, uintptr_t lo, uintptr_t hi,
+                          uintptr_t *out, size_t max) {
+  size_t n = 0;
+  if (max == 0) return 0;
+  out[n++] = pc;
+  while (n < max) {
+    // A frame is [saved RBP, return address]; it lies above the last one, inside the stack.
+    if ((fp & 7) != 0 || fp <= last || fp < lo || fp > hi || hi - fp < 16) break;
+    const volatile uintptr_t *frame = (const volatile uintptr_t *)fp;
+    uintptr_t ret = frame[1];
+    if (ret == 0) break;
+    out[n++] = ret;
+    last = fp;
+    fp = frame[0];
+  }
+  return n;
+}
+
 // Boost.Context 1.74, jump_x86_64_sysv_elf_gas.S: jump_fcontext pushes its return address
 // (call), then `lea -0x38(%rsp), %rsp` and stores MXCSR/x87 CW at 0x0/0x4, R12–R15 at
 // 0x8–0x20, RBX at 0x28, RBP at 0x30; the context pointer is that %rsp. So the return
@@ -138,21 +166,8 @@ size_t weft_context_backtrace(const void *fctx, uintptr_t lo, uintptr_t hi, uint
   uintptr_t ctx = (uintptr_t)fctx;
   if (max == 0 || (ctx & 7) != 0 || ctx < lo || ctx > hi || hi - ctx < 0x40) return 0;
   const volatile uintptr_t *saved = (const volatile uintptr_t *)ctx;
-  size_t n = 0;
-  out[n++] = saved[7];  // 0x38: return address into weft_switch
-  uintptr_t fp = saved[6];  // 0x30: RBP
-  uintptr_t last = ctx;
-  while (n < max) {
-    // A frame is [saved RBP, return address]; it lies above the last one, inside the stack.
-    if ((fp & 7) != 0 || fp <= last || fp < lo || fp > hi || hi - fp < 16) break;
-    const volatile uintptr_t *frame = (const volatile uintptr_t *)fp;
-    uintptr_t ret = frame[1];
-    if (ret == 0) break;
-    out[n++] = ret;
-    last = fp;
-    fp = frame[0];
-  }
-  return n;
+  // 0x38: the return address into weft_switch; 0x30: RBP.
+  return weft_walk_frames(saved[7], saved[6], ctx, lo, hi, out, max);
 #else
   (void)fctx; (void)lo; (void)hi; (void)out; (void)max;
   return 0;
@@ -180,7 +195,11 @@ bool weft_install_sigquit_handler(int fd) {
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = sigquit_handler;
+#ifdef WEFT_TSAN
+  sa.sa_flags = 0;  // see weft_futex_wait: under TSan the signal must interrupt a futex wait
+#else
   sa.sa_flags = SA_RESTART;
+#endif
   sigemptyset(&sa.sa_mask);
   if (sigaction(SIGQUIT, &sa, &previous_quit) != 0) return false;
   quit_installed = true;
@@ -200,58 +219,6 @@ void weft_restore_sigquit_handler(void) {
   sigaction(SIGQUIT, &previous_quit, NULL);
 }
 
-// MARK: - Stack overflow handler
-
-static struct sigaction previous_segv, previous_bus;
-
-static void write_str(const char *s) { ssize_t r = write(2, s, strlen(s)); (void)r; }
-
-static void write_num(uintptr_t v) {
-  char buf[32];
-  int i = 31;
-  buf[i] = 0;
-  do { buf[--i] = (char)('0' + v % 10); v /= 10; } while (v && i > 0);
-  write_str(buf + i);
-}
-
-static void overflow_message(uintptr_t stack_size, const char *how) {
-  write_str("fiber stack overflow (stack size ");
-  write_num(stack_size);
-  write_str(" bytes, ");
-  write_str(how);
-  write_str("): pass a larger stackSize to spawn/Fiber, or raise the scheduler's default "
-            "(WEFT_STACK_SIZE)\n");
-}
-
-static void overflow_handler(int sig, siginfo_t *info, void *uctx) {
-  const weft_stack_info *s = tls_stack;
-  uintptr_t addr = (uintptr_t)info->si_addr;
-  if (s && s->guard_lo && addr >= s->guard_lo && addr < s->guard_hi) {
-    overflow_message(s->stack_size, "guard page hit");
-    abort();
-  }
-  // Not ours: hand the signal to whoever was installed before us, or die by default.
-  struct sigaction *prev = sig == SIGSEGV ? &previous_segv : &previous_bus;
-  if (prev->sa_flags & SA_SIGINFO) {
-    if (prev->sa_sigaction) { prev->sa_sigaction(sig, info, uctx); return; }
-  } else if (prev->sa_handler != SIG_DFL && prev->sa_handler != SIG_IGN && prev->sa_handler) {
-    prev->sa_handler(sig);
-    return;
-  }
-  signal(sig, SIG_DFL);
-  raise(sig);
-}
-
-void weft_install_overflow_handler(void) {
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_sigaction = overflow_handler;
-  sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGSEGV, &sa, &previous_segv);
-  sigaction(SIGBUS, &sa, &previous_bus);
-}
-
 void weft_thread_init_altstack(void) {
   stack_t current;
   if (sigaltstack(NULL, &current) == 0 && !(current.ss_flags & SS_DISABLE) && current.ss_size >= 32768) return;
@@ -260,9 +227,4 @@ void weft_thread_init_altstack(void) {
   if (!mem) return;
   stack_t ss = { .ss_sp = mem, .ss_size = size, .ss_flags = 0 };
   sigaltstack(&ss, NULL);
-}
-
-void weft_report_canary_overflow(uintptr_t stack_size) {
-  overflow_message(stack_size, "stack canary overwritten");
-  abort();
 }

@@ -131,13 +131,37 @@ typedef struct weft_stack_info {
   uintptr_t stack_size;  // usable bytes, reported in the message
 } weft_stack_info;
 
-/// Installs (once per process) the SIGSEGV/SIGBUS handler that recognises guard-page hits.
+/// Installs (once per process) the handler of SIGSEGV, SIGBUS, SIGILL, SIGTRAP, SIGFPE and
+/// SIGABRT (Signals.c, C1–C2): on a fiber's stack it prints Weft's message ("fiber stack
+/// overflow …" for a guard-page hit, else the signal and the fiber's backtrace) and dies of
+/// the signal without running Swift's crash backtracer; elsewhere it chains to the previous one.
 void weft_install_overflow_handler(void);
 /// Gives the calling thread an alternate signal stack (once per thread).
 void weft_thread_init_altstack(void);
 /// Tells the handler which stack the calling thread now runs on (NULL: its own).
 void weft_set_tls_stack(const weft_stack_info *info);
+/// The stack set by weft_set_tls_stack on the calling thread.
+const weft_stack_info *weft_tls_stack(void);
+/// Copies `pc`, then the return addresses of the frame-pointer chain starting at `fp`, into
+/// `out`; every frame must lie inside [`lo`, `hi`) and above the previous one (`last` first),
+/// or the walk stops (a bad chain gives a short trace, never a fault). Returns how many.
+size_t weft_walk_frames(uintptr_t pc, uintptr_t fp, uintptr_t last, uintptr_t lo, uintptr_t hi,
+                        uintptr_t *out, size_t max);
 /// Prints "fiber stack overflow ..." for a canary found broken, then aborts.
 void weft_report_canary_overflow(uintptr_t stack_size) __attribute__((noreturn));
+
+
+// MARK: - The backtrace of a running fiber (the long-running-fiber report; Signals.c P1–P3)
+
+/// The calling thread's kernel thread id.
+int32_t weft_gettid(void);
+/// Installs the SIGURG handler that answers weft_sample_thread (idempotent). False if
+/// sigaction failed.
+bool weft_install_sample_handler(void);
+/// Asks thread `tid` of this process, by SIGURG, for the backtrace of the fiber it runs now
+/// (innermost first, the interrupted pc first) and waits up to `timeout_ns` for the answer.
+/// Returns the number of addresses written to `out`: 0 when the thread runs no fiber or did
+/// not answer in time. One caller at a time (the diagnostics thread).
+size_t weft_sample_thread(int32_t tid, uintptr_t *out, size_t max, int64_t timeout_ns);
 
 #endif

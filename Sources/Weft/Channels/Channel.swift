@@ -74,7 +74,9 @@ public final class Channel<T: Sendable>: WaitSite, @unchecked Sendable {
 
   /// Julia's `put!(c, v)`: appends `value`, waiting while the buffer is full; on an unbuffered
   /// channel, waits until a `take` receives it.
-  /// - Parameter timeout: give up after this long (nil: wait for ever).
+  /// - Parameters:
+  ///   - value: the item to append.
+  ///   - timeout: give up after this long (nil: wait for ever).
   /// - Throws: `ChannelClosedError`, or the error the channel was closed with, if it is closed
   ///   before the item is accepted; `TimeoutError`; an interruption's error
   ///   (`schedule(_:error:)`) or `CancellationError`. When it throws, the item was not delivered.

@@ -3,6 +3,7 @@
 /// `InvalidStateException("Channel is closed.", :closed)`). A channel closed with
 /// `close(error:)` throws that error instead.
 public struct ChannelClosedError: Error, CustomStringConvertible, Sendable, Equatable {
+  /// The error of a channel closed without one.
   public init() {}
   public var description: String { "ChannelClosedError: Channel is closed." }
 }

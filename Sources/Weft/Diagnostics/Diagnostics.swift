@@ -3,20 +3,24 @@ import CWeft
 import Glibc
 #endif
 
-/// Process-wide diagnostics: the state dump on SIGQUIT and the deadlock report.
+/// Process-wide diagnostics: the state dump on SIGQUIT, the deadlock report and the
+/// long-running-fiber report.
 ///
-/// Both run on one diagnostics thread, started with the first scheduler (unless both are
+/// All run on one diagnostics thread, started with the first scheduler (unless all are
 /// off). It sleeps in `poll` on a pipe: the SIGQUIT handler only writes a byte to it (the
 /// one async-signal-safe thing it does), and the thread then builds the dump of every live
 /// scheduler and writes it to stderr; the program goes on. While the deadlock report is on,
 /// the thread also wakes every `deadlockCheckInterval` to run `DeadlockDetector.check()`,
-/// a few atomic loads per worker — nothing on any scheduler path.
+/// a few atomic loads per worker — nothing on any scheduler path — and while the
+/// long-running report is on, every quarter of its threshold to run `LongRunningMonitor.check()`.
 ///
 /// - `WEFT_SIGQUIT_DUMP=0` (or `Diagnostics.dumpsOnSIGQUIT = false`) leaves SIGQUIT alone
 ///   (its default action quits with a core dump). A SIGQUIT that is ignored when Weft starts
 ///   stays ignored. A handler installed later by the program replaces Weft's.
 /// - `WEFT_DEADLOCK_REPORT_SECONDS=S` (default 5; `0` turns it off), or
 ///   `Diagnostics.deadlockReportSeconds`: see `DeadlockDetector`.
+/// - `WEFT_WARN_RUNNING_MS=N` (default 0: off), or `Diagnostics.warnRunningMilliseconds`:
+///   see `LongRunningMonitor`.
 ///
 /// | field                      | written by                      | read by                |
 /// |----------------------------|---------------------------------|------------------------|
@@ -52,6 +56,24 @@ public enum Diagnostics {
     }
   }
 
+  /// Milliseconds a fiber may run without switching (without waiting, yielding or finishing)
+  /// before Weft prints, once for that run, "fiber N has run for at least … ms" with the
+  /// fiber's backtrace to stderr: the blocking call or long loop that holds its worker. 0 (the
+  /// default) turns the report off. Default: `WEFT_WARN_RUNNING_MS`, or 0. Turning it on
+  /// installs a SIGURG handler (the signal that asks the worker for its stack).
+  /// - Precondition: ≥ 0.
+  public static var warnRunningMilliseconds: Int {
+    get { state.withLock { $0.warnRunningMilliseconds } }
+    set {
+      precondition(newValue >= 0, "Weft misuse: warnRunningMilliseconds must be ≥ 0 (got \(newValue))")
+      state.withLock { s in
+        s.warnRunningMilliseconds = newValue
+        if newValue > 0 { startLocked(&s) }
+      }
+      nudge()
+    }
+  }
+
   /// The text SIGQUIT prints: a header, then the dump (with backtraces) of every scheduler
   /// that is running, the shared one first.
   public static func dumpAllSchedulers(title: String = "Weft: state dump (SIGQUIT)") -> String {
@@ -66,12 +88,14 @@ public enum Diagnostics {
 
   // MARK: Internals
 
-  /// 0: SIGQUIT dumps printed, 1: deadlock reports printed (Diagnostics+Testing.swift).
-  static let counters = AtomicBlock(count: 2)
+  /// 0: SIGQUIT dumps printed, 1: deadlock reports printed, 2: long-running reports printed,
+  /// 3: long-running checks run (Diagnostics+Testing.swift).
+  static let counters = AtomicBlock(count: 4)
 
   struct State {
     var sigquit = Diagnostics.environmentFlag("WEFT_SIGQUIT_DUMP", default: true)
     var deadlockSeconds = Diagnostics.environmentSeconds("WEFT_DEADLOCK_REPORT_SECONDS", default: 5)
+    var warnRunningMilliseconds = Int(min(Diagnostics.environmentSeconds("WEFT_WARN_RUNNING_MS", default: 0), 86_400_000))
     /// Strong references: a scheduler's worker threads keep it alive until `shutdown()`
     /// anyway, which unregisters it. (A weak reference gave every Scheduler a side table, which
     /// sends each retain and release of it down the runtime's slow path: ~75 instructions per
@@ -106,7 +130,8 @@ public enum Diagnostics {
 
   /// Starts the thread (and installs the handler) if a feature wants them; under `state`'s lock.
   private static func startLocked(_ s: inout State) {
-    guard s.sigquit || s.deadlockSeconds > 0 else { return }
+    guard s.sigquit || s.deadlockSeconds > 0 || s.warnRunningMilliseconds > 0 else { return }
+    if s.warnRunningMilliseconds > 0 { LongRunningMonitor.install() }
     if s.pipe.read < 0 {
       var fds: [Int32] = [-1, -1]
       guard pipe(&fds) == 0 else { return }
@@ -143,9 +168,13 @@ public enum Diagnostics {
     // tests) and servers often block SIGQUIT: this thread takes it for the process.
     weft_unblock_sigquit()
     var detector = DeadlockDetector()
+    var monitor = LongRunningMonitor()
     while true {
-      let seconds = state.withLock { $0.deadlockSeconds }
-      let timeout: Int32 = seconds > 0 ? Int32(DeadlockDetector.checkInterval(seconds) * 1000) : -1
+      let (seconds, runningMs) = state.withLock { ($0.deadlockSeconds, $0.warnRunningMilliseconds) }
+      var intervals: [Double] = []
+      if seconds > 0 { intervals.append(DeadlockDetector.checkInterval(seconds)) }
+      if runningMs > 0 { intervals.append(LongRunningMonitor.checkInterval(runningMs)) }
+      let timeout: Int32 = intervals.min().map { Int32($0 * 1000) } ?? -1
       var pfd = pollfd(fd: readEnd, events: Int16(POLLIN), revents: 0)
       let r = poll(&pfd, 1, timeout)
       if r > 0 {
@@ -167,6 +196,15 @@ public enum Diagnostics {
         deadlockReportHook?()
       }
       if seconds <= 0 { detector = DeadlockDetector() }
+      if runningMs > 0 {
+        for report in monitor.check(thresholdMilliseconds: runningMs) {
+          writeToStandardError(report)
+          counters[2].fetchAddFull(1)
+        }
+        counters[3].fetchAddFull(1)
+      } else {
+        monitor = LongRunningMonitor()
+      }
     }
   }
 

@@ -121,6 +121,7 @@ public struct TimeoutError: Error, CustomStringConvertible, Sendable, Equatable 
   public let operation: String
   /// The timeout it was given.
   public let timeout: Duration
+  /// The error for `operation` (such as `"Channel.take"`) giving up after `timeout`.
   public init(operation: String, timeout: Duration) {
     self.operation = operation
     self.timeout = timeout

@@ -15,6 +15,7 @@ public struct SchedulerMetrics: Sendable, CustomStringConvertible {
   public struct Worker: Sendable {
     /// Julia's `threadid()` of the worker (1-based, interactive workers first).
     public let threadid: Int
+    /// The thread pool the worker belongs to.
     public let pool: ThreadPool
     /// Fibers spawned (or `schedule`d for the first time) by fibers running on this worker.
     public let fibersSpawned: Int
@@ -22,17 +23,21 @@ public struct SchedulerMetrics: Sendable, CustomStringConvertible {
     public let fibersFinished: Int
     /// Fibers that parked here, and fibers that a fiber on this worker woke.
     public let parks: Int
+    /// Parked fibers that fibers running on this worker woke.
     public let wakes: Int
     /// Switches from one fiber straight to the next on this worker, without the loop.
     public let directSwitches: Int
     /// Sweeps over the other workers' queues, and fibers taken from them.
     public let stealAttempts: Int
+    /// Fibers this worker took from other workers.
     public let steals: Int
     /// Times this worker slept on its futex for want of work.
     public let sleeps: Int
     /// Fibers in its work-stealing deque, its sticky inbox and its run-next slot (0 or 1).
     public let dequeDepth: Int
+    /// Sticky fibers queued in its inbox.
     public let inboxDepth: Int
+    /// 1 when a fiber waits in its run-next slot, else 0.
     public let runNextDepth: Int
   }
 
@@ -49,27 +54,34 @@ public struct SchedulerMetrics: Sendable, CustomStringConvertible {
   /// Times a fiber parked (blocked in a Weft wait), and times a parked fiber was woken.
   /// A wake that arrives while its fiber is still switching out counts in neither.
   public let parks: Int
+  /// Times a parked fiber was woken.
   public let wakes: Int
   /// Switches from a fiber that parked, yielded or finished straight to the fiber it had
   /// just woken (a hand-off), without passing through the worker's loop.
   public let directSwitches: Int
   /// Steal sweeps by idle workers over the other workers of their pool, and fibers stolen.
   public let stealAttempts: Int
+  /// Fibers stolen from one worker by another.
   public let steals: Int
   /// Times a worker went to sleep on its futex for want of work (Tokio's park count).
   public let workerSleeps: Int
   /// Fibers queued now: in the pools' injectors, the workers' sticky inboxes, their deques,
   /// and their run-next slots.
   public let injectorDepth: Int
+  /// Fibers queued in the workers' sticky inboxes.
   public let inboxDepth: Int
+  /// Fibers queued in the workers' work-stealing deques.
   public let dequeDepth: Int
+  /// Fibers waiting in the workers' run-next slots.
   public let runNextDepth: Int
   /// Timers pending (sleeps, timeouts, timed waits) now.
   public let timersPending: Int
   /// Timers fired so far, and how late they fired after their deadline (ns): total and
   /// worst. `timerLatenessTotalNanoseconds / timersFired` is the mean lateness.
   public let timersFired: Int
+  /// The sum, over fired timers, of how late each fired after its deadline (ns).
   public let timerLatenessTotalNanoseconds: UInt64
+  /// The latest a timer fired after its deadline (ns).
   public let timerLatenessMaxNanoseconds: UInt64
   /// Fiber stacks held by started, unfinished fibers.
   public let stacksInUse: Int
@@ -77,6 +89,7 @@ public struct SchedulerMetrics: Sendable, CustomStringConvertible {
   /// the bytes they may still hold: those not yet trimmed, times one stack's mapping (an upper
   /// bound — the kernel commits only the pages a fiber touched).
   public let stacksCached: Int
+  /// The bytes the cached stacks may still hold (an upper bound).
   public let stackCachedBytes: Int
   /// Per-worker breakdown, by threadid.
   public let workers: [Worker]

@@ -1,7 +1,9 @@
 /// Julia's thread pools (1.9+): `.default` for throughput work and `.interactive` for
 /// latency-sensitive fibers, so that those never queue behind long-running ones.
 public enum ThreadPool: Int, Sendable, CaseIterable, CustomStringConvertible {
+  /// The pool `spawn` uses unless asked otherwise (Julia's `:default`).
   case `default` = 0
+  /// For latency-sensitive fibers, kept apart from long-running ones (Julia's `:interactive`).
   case interactive = 1
 
   public var description: String { self == .default ? "default" : "interactive" }

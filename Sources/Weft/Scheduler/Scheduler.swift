@@ -119,6 +119,7 @@ public final class Scheduler: @unchecked Sendable {
     offWorkerCounters.deallocate()
   }
 
+  /// The number of CPUs online: the default number of workers.
   public static var cpuCount: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
 
   /// Number of workers in `pool` (Julia's `Threads.nthreads(pool)`).

@@ -15,6 +15,7 @@ public struct SchedulerSnapshot: Sendable, CustomStringConvertible {
   public struct WorkerInfo: Sendable {
     /// Julia's `threadid()` of the worker (1-based, interactive workers first).
     public let threadid: Int
+    /// The thread pool the worker belongs to.
     public let pool: ThreadPool
     /// "starting", "running" (a fiber or its own loop), "searching" (stealing), "parked"
     /// (asleep on its futex) or "stopped".
@@ -31,10 +32,13 @@ public struct SchedulerSnapshot: Sendable, CustomStringConvertible {
 
   /// One thread pool.
   public struct PoolInfo: Sendable {
+    /// Which pool.
     public let pool: ThreadPool
+    /// Its number of workers.
     public let workers: Int
     /// Workers not asleep, and of those, how many are looking for work to steal.
     public let unparked: Int
+    /// Of the unparked workers, those looking for work to steal.
     public let searching: Int
     /// Fibers queued from outside the pool's workers.
     public let injectorLength: Int
@@ -42,9 +46,11 @@ public struct SchedulerSnapshot: Sendable, CustomStringConvertible {
 
   /// One live fiber (only when the scheduler tracks fibers).
   public struct FiberInfo: Sendable {
+    /// The fiber's id (as in `AnyFiber.id` and the dump).
     public let id: UInt64
     /// "runnable" (queued), "running", "parked" (blocked), "notified" (woken while parking).
     public let state: String
+    /// True for a sticky fiber (pinned to one worker).
     public let sticky: Bool
     /// For a sticky fiber, the threadid of the worker it is pinned to.
     public let homeThreadid: Int?
@@ -61,14 +67,21 @@ public struct SchedulerSnapshot: Sendable, CustomStringConvertible {
     public var isBlocked: Bool { state == "parked" }
   }
 
+  /// True for `Scheduler.shared`.
   public let isShared: Bool
+  /// Its two pools, default first.
   public let pools: [PoolInfo]
+  /// Every worker, by threadid.
   public let workers: [WorkerInfo]
   /// Timers pending (sleeps, timeouts) and seconds until the earliest is due (negative: overdue).
   public let pendingTimers: Int
+  /// Seconds until the earliest timer is due (negative: overdue); nil when none is pending.
   public let nextTimerDue: Double?
+  /// Fiber stacks mapped with a guard page.
   public let guardedStacks: Int
+  /// Slab stack mappings (64 canary-checked stacks each, past the guard-page budget).
   public let slabStacks: Int
+  /// Stacks cached for reuse.
   public let cachedStacks: Int
   /// False when the scheduler does not keep a registry of live fibers.
   public let tracksFibers: Bool

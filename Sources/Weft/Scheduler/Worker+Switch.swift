@@ -36,6 +36,7 @@ extension Worker {
     next.state.storeRelease(FiberState.running)  // F1: this worker owns it now
     if next.context == nil { start(next) }
     local.pointee.current = ref
+    counters.increment(.switches)  // the switch epoch of the long-running report (M1)
     currentFiberID.storeRelaxed(UInt(next.id))  // for dumps only: no ordering needed
     ThreadLocal.setFiber(UnsafeMutableRawPointer(bitPattern: ref.bits))
     Context.setCurrentStack(next.stack)

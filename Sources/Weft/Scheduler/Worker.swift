@@ -274,6 +274,7 @@ final class Worker: @unchecked Sendable {
     ThreadLocal.setWorker(Unmanaged.passUnretained(self).toOpaque())
     tsanFiber = Context.currentTSanFiber()
     Context.prepareThread()
+    LongRunningMonitor.workerThreadStarted(self)
     status.storeRelease(Status.running.rawValue)
     while true {
       if let f = findLocalWork() ?? searchForWork() {

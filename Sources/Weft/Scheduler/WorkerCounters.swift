@@ -26,11 +26,14 @@
 /// | steals           | `Worker.steal` (a fiber taken from another)       | `metrics`          |
 /// | sleeps           | `Worker.parkIdle` (the worker slept on its futex) | `metrics`          |
 /// | cachedStacks     | after `StackPool.take` / `give` on this worker    | `metrics` (gauge)  |
+/// | switches         | `Worker.prepareToRun`, each switch into a fiber (loop or direct) | `LongRunningMonitor` (the switch epoch) |
+/// | threadID         | `Worker.run`, once: the kernel thread id          | `LongRunningMonitor` (where to signal)  |
 struct WorkerCounters: @unchecked Sendable {
   // SAFETY: the words are only accessed through AtomicWord (M1, M2); freed by the owning
   // worker's deinit.
   enum Slot: Int, CaseIterable {
     case spawned, started, finished, finishedInline, parks, wakes, directSwitches, stealAttempts, steals, sleeps, cachedStacks
+    case switches, threadID
   }
 
   private let words = AtomicBlock(cacheAlignedCount: Slot.allCases.count)

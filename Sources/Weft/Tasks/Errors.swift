@@ -11,9 +11,11 @@
 /// reachable through `underlying`.
 public struct TaskFailedError: Error, CustomStringConvertible, @unchecked Sendable {
   // SAFETY: the fiber's error is immutable once the fiber is done.
+  /// The fiber that failed; its `error` is the error its body threw.
   public let fiber: AnyFiber
   /// The error the fiber's body threw (`fiber.error`), possibly a wrapper itself.
   public var underlying: any Error { fiber.error! }
+  /// Wraps the failure of `fiber` (which must have failed).
   public init(fiber: AnyFiber) { self.fiber = fiber }
 
   /// The innermost error that is neither a `TaskFailedError` nor a `CompositeError`: the
@@ -124,14 +126,18 @@ struct RootFailure {
 
 /// An argument outside what a call accepts (Julia's `ArgumentError`), e.g. a negative sleep.
 public struct ArgumentError: Error, CustomStringConvertible, Sendable {
+  /// What was wrong with the argument.
   public let message: String
+  /// An error saying `message`.
   public init(_ message: String) { self.message = message }
   public var description: String { "ArgumentError: \(message)" }
 }
 
 /// An operation on an object in the wrong state (Julia's `InvalidStateException`).
 public struct InvalidStateError: Error, CustomStringConvertible, Sendable {
+  /// What was in the wrong state.
   public let message: String
+  /// An error saying `message`.
   public init(_ message: String) { self.message = message }
   public var description: String { "InvalidStateError: \(message)" }
 }

@@ -18,6 +18,7 @@ public final class Fiber<Result>: AnyFiber, @unchecked Sendable {
   ///     scheduled on. false: may run on, and move between, any worker of its pool.
   ///   - pool: the thread pool it runs in.
   ///   - stackSize: usable stack bytes (≥ 16 KiB); nil for the scheduler's default.
+  ///   - body: what the fiber runs; its result (or error) is the fiber's.
   @inlinable
   public convenience init(sticky: Bool = true, pool: ThreadPool = .default, stackSize: Int? = nil,
                           _ body: @escaping @Sendable () throws -> Result) {

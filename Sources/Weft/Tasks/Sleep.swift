@@ -37,7 +37,9 @@ func sleepNanoseconds(_ ns: UInt64) throws {
 
 /// The outcome of `timedWait` (Julia's `:ok` / `:timed_out`).
 public enum TimedWaitResult: Sendable, Equatable {
+  /// The test returned true before the timeout.
   case ok
+  /// The timeout passed with the test still false.
   case timedOut
 }
 

@@ -10,6 +10,7 @@
 ///     pool. true: Julia's `@async`: pinned to the current worker, and the calling fiber
 ///     becomes sticky too (Julia #41334) — prefer the default.
 ///   - stackSize: usable stack bytes for this fiber; nil for the scheduler's default.
+///   - body: what the fiber runs; its result (or error) is the fiber's.
 /// - Returns: the started fiber; `fetch()` it for the result.
 @discardableResult @inlinable
 public func spawn<Result>(pool: ThreadPool = .default, sticky: Bool = false, stackSize: Int? = nil,

@@ -13,9 +13,12 @@
 /// while it joins, the join goes on and the interruption's error (or `CancellationError`) is
 /// thrown at the end, first in the `CompositeError`. Cancelling the scope's fiber does not
 /// cancel its children, unless `cancelOnError` is true.
-/// - Parameter cancelOnError: true: the first child that fails, an error thrown by `body`,
-///   and an interruption or cancellation of the calling fiber cancel every child of the
-///   scope (`cancel()`: their interruptible waits throw `CancellationError`).
+/// - Parameters:
+///   - cancelOnError: true: the first child that fails, an error thrown by `body`, and an
+///     interruption or cancellation of the calling fiber cancel every child of the scope
+///     (`cancel()`: their interruptible waits throw `CancellationError`).
+///   - body: the scope; every fiber the calling fiber spawns while it runs is awaited.
+/// - Returns: what `body` returned.
 @discardableResult
 public func sync<R>(cancelOnError: Bool = false, _ body: () throws -> R) throws -> R {
   let me = AnyFiber.currentContext
