@@ -26,6 +26,10 @@ final class Worker: @unchecked Sendable {
   /// cost a retain and a release per switch).
   // SAFETY: the scheduler holds its timers (and their words) as long as it holds its workers.
   private let nextTimerDeadline: AtomicWord
+  /// Interop: the scheduler's pending Swift-job count (JobQueue J1), or an always-zero word
+  /// for pools that run no jobs; cached like `nextTimerDeadline`, one relaxed load per loop turn.
+  // SAFETY: the scheduler holds its job queue (and its words) as long as it holds its workers.
+  private let jobsPending: AtomicWord
   /// Completion I3: the free stack an inline run needs, the scheduler's default stack size.
   let inlineRunMinimumFreeStack: UInt
   let deque = WorkStealingDeque()
@@ -91,6 +95,7 @@ final class Worker: @unchecked Sendable {
     self.pool = pool
     self.scheduler = scheduler
     nextTimerDeadline = scheduler.timers.nextDeadlineAtomic
+    jobsPending = scheduler.jobs.pendingWord(for: pool)
     inlineRunMinimumFreeStack = UInt(scheduler.stacks.defaultUsable)
     local = .allocate(capacity: 1)
     local.initialize(to: Local(randomState: UInt64(index &+ 1) &* 0x9E37_79B9_7F4A_7C15))
@@ -204,6 +209,7 @@ final class Worker: @unchecked Sendable {
   /// W1: anything this worker could run, looked at after registering as parked.
   private func workVisible() -> Bool {
     if inbox.mayHaveWork || !pool.injector.isEmpty || scheduler.isShuttingDown { return true }
+    if jobsPending.loadAcquire() != 0 { return true }  // Interop, JobQueue J2
     if scheduler.timers.nextDeadline <= monotonicNanoseconds() { return true }
     for w in pool.workers where w.deque.approximateCount > 0 || w.hasRunNext { return true }
     return false
@@ -217,10 +223,13 @@ final class Worker: @unchecked Sendable {
     Context.prepareThread()
     status.storeRelease(Status.running.rawValue)
     while true {
+      // Interop (Interop/JobQueue.swift): Swift jobs run here, between fibers, in batches.
+      if jobsPending.loadRelaxed() != 0 { scheduler.jobs.runBatch(on: self) }
       if let f = findLocalWork() ?? searchForWork() {
         runFiber(f)
         continue
       }
+      if jobsPending.loadRelaxed() != 0 { continue }  // searchForWork stopped for jobs
       if scheduler.isShuttingDown {
         // Work queued before shutdown began is visible now (the flag is read with acquire,
         // after the release that set it): look once more, stealing included, before leaving.
@@ -253,6 +262,8 @@ final class Worker: @unchecked Sendable {
         endSearching()
         return f
       }
+      // Interop: Swift jobs are work too; the loop runs them (JobQueue).
+      if jobsPending.loadRelaxed() != 0 { endSearching(); return nil }
       if scheduler.isShuttingDown { return nil }
       let now = monotonicNanoseconds()
       if deadline == 0 { deadline = now &+ Worker.searchSpinNanoseconds } else if now >= deadline { return nil }
