@@ -10,6 +10,7 @@ let package = Package(
     .executable(name: "weft-bench", targets: ["weft-bench"]),
     .executable(name: "weft-stress", targets: ["weft-stress"]),
     .executable(name: "weft-metrics-example", targets: ["weft-metrics-example"]),
+    .executable(name: "weft-async-example", targets: ["weft-async-example"]),
   ],
   // The Weft library keeps no dependency: swift-metrics serves WeftMetrics only, and
   // swift-argument-parser the two executables' command lines.
@@ -47,6 +48,8 @@ let package = Package(
       name: "weft-metrics-example",
       dependencies: ["Weft", "WeftMetrics", .product(name: "CoreMetrics", package: "swift-metrics")]
     ),
+    // Weft from `@main` async code (Docs/Semantics.md, "Using Weft from async Swift").
+    .executableTarget(name: "weft-async-example", dependencies: ["Weft"]),
     .testTarget(name: "WeftTests", dependencies: ["Weft"]),
     .testTarget(
       name: "WeftMetricsTests",
