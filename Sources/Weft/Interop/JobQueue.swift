@@ -29,7 +29,7 @@
 
 /// The jobs enqueued on one scheduler's `TaskExecutor`.
 final class JobQueue: @unchecked Sendable {
-  // SAFETY: `ring`, `head` and `count` are touched only under the lock; the words are atomic.
+  // SAFETY: `ring` is touched only under the lock; the words are atomic.
   private let words = AtomicBlock(count: 3)  // 0: lock, 1: pending count (J1), 2: always 0
   private let runningFlags: AtomicBlock  // J3: 1 while worker i runs a batch
   private var lock: FutexLock { FutexLock(words[0]) }
@@ -39,10 +39,7 @@ final class JobQueue: @unchecked Sendable {
   /// The word a worker of `pool` caches and polls: the pending count for the default pool,
   /// a word that stays 0 for the others (they run no jobs).
   func pendingWord(for pool: Pool) -> AtomicWord { pool === scheduler.defaultPool ? words[1] : words[2] }
-  private var ring: UnsafeMutablePointer<UnownedJob?>
-  private var capacity = 64
-  private var head = 0
-  private var count = 0
+  private var ring = JobRing()
   // SAFETY (unowned(unsafe)): the scheduler owns this queue.
   unowned(unsafe) let scheduler: Scheduler
 
@@ -52,12 +49,9 @@ final class JobQueue: @unchecked Sendable {
   init(scheduler: Scheduler, workerCount: Int) {
     self.scheduler = scheduler
     runningFlags = AtomicBlock(count: max(workerCount, 1))
-    ring = .allocate(capacity: capacity)
-    ring.initialize(repeating: nil, count: capacity)
   }
 
   deinit {
-    ring.deinitialize(count: capacity)
     ring.deallocate()
     words.deallocate()
     runningFlags.deallocate()
@@ -65,51 +59,39 @@ final class JobQueue: @unchecked Sendable {
 
   // MARK: Producers
 
-  /// Queues `job` and makes sure a default-pool worker will run it (J2).
-  func push(_ job: UnownedJob) {
+  /// Queues `work` and makes sure a default-pool worker will run it (J2).
+  func push(_ work: QueuedWork) {
     lock.lock()
-    if count == capacity { grow() }
-    ring[(head + count) & (capacity - 1)] = job
-    count += 1
-    let before = count - 1
+    ring.append(work)
+    let count = ring.count
     pendingWord.storeRelease(UInt(count))  // J1, J2: pairs with the worker's loads
     lock.unlock()
     if scheduler.isShuttingDown { drainToGlobalExecutor(); return }  // J4 (flag read with acquire)
     // A worker in its own batch that queued the only job runs it next without waking anyone
     // (Go's runnext); otherwise wake an idle worker as for any new work (W1, W2).
-    if before == 0, let w = Worker.current, w.scheduler === scheduler, isRunningBatch(w) { return }
+    if count == 1, let w = Worker.current, w.scheduler === scheduler, isRunningBatch(w) { return }
     scheduler.defaultPool.notifyWork()
   }
 
-  @inline(never)
-  private func grow() {
-    let bigger = UnsafeMutablePointer<UnownedJob?>.allocate(capacity: capacity * 2)
-    bigger.initialize(repeating: nil, count: capacity * 2)
-    for i in 0..<count { bigger[i] = ring[(head + i) & (capacity - 1)] }
-    ring.deinitialize(count: capacity)
-    ring.deallocate()
-    ring = bigger
-    capacity *= 2
-    head = 0
-  }
-
-  private func pop() -> UnownedJob? {
+  private func pop() -> QueuedWork? {
     if pendingWord.loadAcquire() == 0 { return nil }  // J1 hint; pairs with push's release
     lock.lock()
-    guard count > 0 else { lock.unlock(); return nil }
-    let job = ring[head].take()
-    head = (head + 1) & (capacity - 1)
-    count -= 1
-    pendingWord.storeRelease(UInt(count))
+    let work = ring.popFirst()
+    pendingWord.storeRelease(UInt(ring.count))
     lock.unlock()
-    return job
+    return work
   }
 
   /// J4: shutdown began; jobs no worker will run go to Swift's global executor.
   @inline(never)
   private func drainToGlobalExecutor() {
     fenceFull()  // J4: pairs with the fence in Scheduler.shutdown's flag CAS
-    while let job = pop() { globalConcurrentExecutor.enqueue(job) }
+    while let work = pop() {
+      switch work {
+      case .job(let job): globalConcurrentExecutor.enqueue(job)
+      case .serial(let executor): executor.runElsewhere()
+      }
+    }
   }
 
   // MARK: Workers
@@ -122,8 +104,11 @@ final class JobQueue: @unchecked Sendable {
     let executor = scheduler.asUnownedTaskExecutor()
     runningFlags[worker.index].storeRelaxed(1)  // J3
     for _ in 0..<JobQueue.batchLimit {
-      guard let job = pop() else { break }
-      job.runSynchronously(on: executor)
+      guard let work = pop() else { break }
+      switch work {
+      case .job(let job): job.runSynchronously(on: executor)
+      case .serial(let serial): serial.runBatch()  // one slot of the batch (S2)
+      }
     }
     runningFlags[worker.index].storeRelaxed(0)
   }
@@ -133,4 +118,54 @@ final class JobQueue: @unchecked Sendable {
 
   /// Jobs queued now (J1: a snapshot, for dumps and tests).
   var pendingCount: Int { Int(pendingWord.loadAcquire()) }
+}
+
+/// What the job queue holds: a Swift job for the task executor, or a serial executor that
+/// has jobs to run (WeftSerialExecutor S1).
+enum QueuedWork {
+  case job(UnownedJob)
+  case serial(WeftSerialExecutor)
+}
+
+/// A growable FIFO ring of `QueuedWork`; its owner guards it with a lock.
+struct JobRing {
+  private var slots = UnsafeMutablePointer<QueuedWork?>.allocate(capacity: 64)
+  private var capacity = 64
+  private var head = 0
+  private(set) var count = 0
+
+  init() { slots.initialize(repeating: nil, count: capacity) }
+
+  /// Called once by the owner's deinit.
+  func deallocate() {
+    slots.deinitialize(count: capacity)
+    slots.deallocate()
+  }
+
+  var isEmpty: Bool { count == 0 }
+
+  mutating func append(_ w: QueuedWork) {
+    if count == capacity { grow() }
+    slots[(head + count) & (capacity - 1)] = w
+    count += 1
+  }
+
+  mutating func popFirst() -> QueuedWork? {
+    guard count > 0 else { return nil }
+    let w = slots[head].take()
+    head = (head + 1) & (capacity - 1)
+    count -= 1
+    return w
+  }
+
+  private mutating func grow() {
+    let bigger = UnsafeMutablePointer<QueuedWork?>.allocate(capacity: capacity * 2)
+    bigger.initialize(repeating: nil, count: capacity * 2)
+    for i in 0..<count { bigger[i] = slots[(head + i) & (capacity - 1)].take() }
+    slots.deinitialize(count: capacity)
+    slots.deallocate()
+    slots = bigger
+    capacity *= 2
+    head = 0
+  }
 }

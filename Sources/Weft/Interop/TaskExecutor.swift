@@ -5,8 +5,12 @@
 // A `TaskExecutor` is not a `SerialExecutor`: jobs of different tasks run in parallel on
 // several workers, and actors keep their own serial executors (an actor method called from a
 // task that prefers Weft runs on Weft's workers too, isolated by the actor as usual).
-// `WeftSerialExecutor` (SerialExecutor.swift) is the separate type for actors that should
-// live on one Weft worker.
+//
+// Actors that should live on Weft's workers use the separate `WeftSerialExecutor`
+// (SerialExecutor.swift). It does not drain its jobs in a fiber so that they may block: a
+// Swift job that parks its fiber mid-run would leave the runtime's thread-local "current
+// task/executor" on the worker thread while other jobs and fibers run there, and resume
+// under someone else's state. Every Swift job runs to completion on the loop's own stack.
 
 extension Scheduler: TaskExecutor {
   /// Queues `job` to run on one of this scheduler's default-pool workers, between fibers.
@@ -21,7 +25,7 @@ extension Scheduler: TaskExecutor {
   ///   `await channel.take()`, or `try await spawn { … }.value`).
   /// - **Shutdown**: once `shutdown()` began, jobs go to Swift's global executor instead.
   public func enqueue(_ job: consuming ExecutorJob) {
-    jobs.push(UnownedJob(job))
+    jobs.push(.job(UnownedJob(job)))
   }
 
   public func asUnownedTaskExecutor() -> UnownedTaskExecutor {

@@ -159,3 +159,44 @@ struct ExecutorTests {
     }
   }
 }
+
+/// An actor on Weft's workers through `WeftSerialExecutor`.
+actor WeftCounter {
+  let executor: WeftSerialExecutor
+  let scheduler: Scheduler
+  var value = 0
+  var offWeft = 0
+  init(_ s: Scheduler) { scheduler = s; executor = WeftSerialExecutor(scheduler: s) }
+  nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
+  func bump() {
+    value += 1  // not atomic: the executor's serialisation is what keeps this exact (and TSan quiet)
+    if !onWorker(of: scheduler) { offWeft += 1 }
+  }
+}
+
+@Suite("WeftSerialExecutor")
+struct SerialExecutorTests {
+  @Test func anActorRunsSeriallyOnTheWorkers() async throws {
+    try await withAsyncWatchdog {
+      let s = Scheduler(threads: 2)
+      defer { s.shutdown() }
+      let counter = WeftCounter(s)
+      let n = underTSan ? 500 : 20_000
+      await withTaskGroup(of: Void.self) { group in
+        for i in 0..<n {
+          if i % 2 == 0 {
+            group.addTask { await counter.bump() }
+          } else {
+            group.addTask(executorPreference: s) { await counter.bump() }
+          }
+        }
+      }
+      let (value, off) = await (counter.value, counter.offWeft)
+      #expect(value == n)
+      #expect(off == 0)
+      // Fibers still run alongside.
+      let fiberValue = try await s.spawn { 3 }.value
+      #expect(fiberValue == 3)
+    }
+  }
+}
