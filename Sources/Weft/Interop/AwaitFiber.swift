@@ -17,6 +17,7 @@
 extension AnyFiber {
   /// Suspends the calling task until this fiber is done; cancelling the task cancels the
   /// fiber (A1). Returns at once if it is done.
+  @usableFromInline
   nonisolated(nonsending) func awaitDone() async {
     if state.loadAcquire() == FiberState.done { return }  // acquire: pairs with C1's release
     await withTaskCancellationHandler {
@@ -40,6 +41,7 @@ extension Fiber {
   /// - **Ordering**: everything the fiber did happens-before the await returns.
   /// - Throws: `TaskFailedError` wrapping this fiber if its body threw (as `fetch()` does).
   /// - **Julia**: `fetch(t)` from async Swift code.
+  @inlinable
   public var value: Result {
     get async throws {
       await awaitDone()
@@ -49,6 +51,7 @@ extension Fiber {
 
   /// The fiber's outcome as a Swift `Result`, awaited like `value` (same cancellation rule):
   /// `.success` with the body's value, or `.failure` with its `TaskFailedError`.
+  @inlinable
   public var result: Swift.Result<Result, any Error> {
     get async {
       await awaitDone()

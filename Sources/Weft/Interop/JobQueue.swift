@@ -17,6 +17,10 @@
 //   then reads `pendingWord` in `Worker.workVisible`. One of the two sees the other.
 // - J3: `runningFlags[i]` is written only by worker i (around its batch), relaxed; read only
 //   by the same thread (its own pushes, and the blocking-call check), so needs no ordering.
+// - J5 (locality, like the run-next slot): a push of the only pending job by a default-pool
+//   worker of this scheduler wakes nobody; that worker polls the queue at its next loop turn,
+//   and other workers see the job when they look for work. A fiber that queues a job and
+//   then computes for long delays it by as much (the same trade as `pushRunNext`).
 // - J4: after shutdown began, a job pushed here is moved to Swift's global executor by the
 //   pusher (after a full fence it sees the flag, or a worker still running sees the job):
 //   each job is popped under the lock exactly once, by a worker or by a pusher's drain.
@@ -67,9 +71,11 @@ final class JobQueue: @unchecked Sendable {
     pendingWord.storeRelease(UInt(count))  // J1, J2: pairs with the worker's loads
     lock.unlock()
     if scheduler.isShuttingDown { drainToGlobalExecutor(); return }  // J4 (flag read with acquire)
-    // A worker in its own batch that queued the only job runs it next without waking anyone
-    // (Go's runnext); otherwise wake an idle worker as for any new work (W1, W2).
-    if count == 1, let w = Worker.current, w.scheduler === scheduler, isRunningBatch(w) { return }
+    // J5: a default-pool worker of this scheduler that queued the only job runs it at its
+    // next loop turn (after its batch, or as soon as the fiber that queued it parks — the
+    // usual case: `awaitAsync`, a continuation resumed by a fiber) without waking anyone, as
+    // the run-next slot does for woken fibers; otherwise wake an idle worker (W1, W2).
+    if count == 1, let w = Worker.current, w.scheduler === scheduler, w.pool === scheduler.defaultPool { return }
     scheduler.defaultPool.notifyWork()
   }
 
