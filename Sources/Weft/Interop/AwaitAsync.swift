@@ -106,9 +106,22 @@ public func awaitAsync<T: Sendable>(executor: (any TaskExecutor)? = nil, timeout
   let task = Task(executorPreference: preferred) {
     do { call.finish(.success(try await body())) } catch { call.finish(.failure(error)) }
   }
+  AsyncCallCount.begin()
+  defer { AsyncCallCount.end() }
   if let i = call.wait(me, deadline: timeout.map(deadline(after:))) {
     task.cancel()  // B3
     throw i.error("awaitAsync", timeout: timeout)
   }
   return try call.takeOutcome().get()
+}
+
+/// `awaitAsync` calls in progress, process-wide: while any is, the deadlock report stays
+/// quiet (a fiber waiting for a Swift task is not deadlocked; Weft cannot see the task run).
+enum AsyncCallCount {
+  // SAFETY: a process-wide block, never freed; only accessed atomically.
+  private static let words = AtomicBlock(count: 1)
+  // Relaxed: a statistic; the detector's checks tolerate a stale value for one interval.
+  static func begin() { _ = words[0].fetchAddRelaxed(1) }
+  static func end() { _ = words[0].fetchAddRelaxed(UInt.max) }  // wraps: minus one
+  static var outstanding: Int { Int(bitPattern: words[0].loadAcquire()) }
 }
