@@ -29,7 +29,7 @@ struct AwaitAsyncTests {
   }
 
   @Test func theTasksErrorIsRethrown() throws {
-    try withWatchdog {
+    withWatchdog {
       let f = spawn { () throws -> Int in try awaitAsync { () async throws -> Int in throw Boom(tag: 9) } }
       #expect(throws: TaskFailedError.self) { try f.fetch() }
       #expect(f.error as? Boom == Boom(tag: 9))
@@ -47,7 +47,7 @@ struct AwaitAsyncTests {
 
   /// B3: cancelling the fiber ends its wait at once and cancels the Swift task.
   @Test func cancellingTheFiberCancelsTheTask() throws {
-    try withWatchdog {
+    withWatchdog {
       let sawCancel = AsyncGate()
       let started = Counter()
       let f = spawn { () throws -> Int in
@@ -73,7 +73,7 @@ struct AwaitAsyncTests {
   }
 
   @Test func scheduleWithErrorInterruptsTheWait() throws {
-    try withWatchdog {
+    withWatchdog {
       let never = AsyncGate()
       let f = spawn { () throws -> Int in try awaitAsync { await never.wait(); return 0 } }
       while f.stateDescription != "parked" { yield() }
@@ -85,7 +85,7 @@ struct AwaitAsyncTests {
   }
 
   @Test func aTimeoutThrowsTimeoutError() throws {
-    try withWatchdog {
+    withWatchdog {
       let never = AsyncGate()
       let f = spawn { () throws -> Int in
         try awaitAsync(timeout: .milliseconds(5)) { await never.wait(); return 0 }
@@ -97,7 +97,7 @@ struct AwaitAsyncTests {
   }
 
   @Test func aCancelledFiberDoesNotStartWaiting() throws {
-    try withWatchdog {
+    withWatchdog {
       let e = Event()
       let f = spawn { () throws -> Int in
         try e.wait()  // cancelled here

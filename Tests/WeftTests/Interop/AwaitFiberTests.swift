@@ -16,7 +16,7 @@ struct AwaitFiberTests {
     try await withAsyncWatchdog {
       let e = Event()
       let f = spawn { () throws -> String in try e.wait(); return "done" }
-      let waiter = Task { try await f.value }
+      let waiter = Task(executorPreference: Scheduler.shared) { try await f.value }
       // The fiber is blocked until the event: the task must be suspended on it, not done.
       while f.stateDescription != "parked" { await Task.yield() }
       #expect(!f.isDone)
@@ -62,7 +62,7 @@ struct AwaitFiberTests {
         do { try never.wait() } catch is CancellationError { return -1 }
         return 0
       }
-      let waiter = Task { try await f.value }
+      let waiter = Task(executorPreference: Scheduler.shared) { try await f.value }
       while f.stateDescription != "parked" { await Task.yield() }
       waiter.cancel()
       let v = try await waiter.value
@@ -75,7 +75,7 @@ struct AwaitFiberTests {
     try await withAsyncWatchdog {
       let never = Event()
       let f = spawn { try never.wait() }
-      let waiter = Task { try await f.value }
+      let waiter = Task(executorPreference: Scheduler.shared) { try await f.value }
       while f.stateDescription != "parked" { await Task.yield() }
       waiter.cancel()
       await #expect(throws: TaskFailedError.self) { try await waiter.value }
@@ -87,7 +87,7 @@ struct AwaitFiberTests {
     try await withAsyncWatchdog {
       let n = underTSan ? 200 : 2_000
       let sum = try await withThrowingTaskGroup(of: Int.self) { group in
-        for i in 0..<n { group.addTask { try await spawn { i }.value } }
+        for i in 0..<n { group.addTask(executorPreference: Scheduler.shared) { try await spawn { i }.value } }
         return try await group.reduce(0, +)
       }
       #expect(sum == n * (n - 1) / 2)

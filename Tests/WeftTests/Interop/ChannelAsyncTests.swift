@@ -46,7 +46,7 @@ struct ChannelAsyncTests {
   @Test func closeErrorsReachAsyncPutAndTake() async throws {
     try await withAsyncWatchdog {
       let c = Channel<Int>(capacity: 0)
-      let waiting = Task { try await c.take() }
+      let waiting = Task(executorPreference: Scheduler.shared) { try await c.take() }
       while !hasTaker(c) { await Task.yield() }
       c.close(error: Boom(tag: 5))
       await #expect(throws: Boom(tag: 5)) { try await waiting.value }
@@ -62,7 +62,7 @@ struct ChannelAsyncTests {
   @Test func cancellingAnAsyncTakeTakesNothing() async throws {
     try await withAsyncWatchdog {
       let c = Channel<Int>(capacity: 0)
-      let waiting = Task { try await c.take() }
+      let waiting = Task(executorPreference: Scheduler.shared) { try await c.take() }
       while !hasTaker(c) { await Task.yield() }
       waiting.cancel()
       await #expect(throws: CancellationError.self) { try await waiting.value }
@@ -96,7 +96,7 @@ struct ChannelAsyncTests {
       for p in 0..<producers {
         let items = (p * perProducer)..<((p + 1) * perProducer)
         if p % 2 == 0 {
-          producerTasks.append(Task { for i in items { try await c.put(i) } })
+          producerTasks.append(Task(executorPreference: Scheduler.shared) { for i in items { try await c.put(i) } })
         } else {
           producerFibers.append(spawn { for i in items { try c.put(i) } })
         }
@@ -106,7 +106,7 @@ struct ChannelAsyncTests {
       var consumerFibers: [Fiber<Void>] = []
       for k in 0..<consumers {
         if k % 2 == 0 {
-          consumerTasks.append(Task { for try await i in c { ledger.record(i); received.increment() } })
+          consumerTasks.append(Task(executorPreference: Scheduler.shared) { for try await i in c { ledger.record(i); received.increment() } })
         } else {
           consumerFibers.append(spawn { try c.drain { i in ledger.record(i); received.increment() } })
         }

@@ -123,7 +123,8 @@ struct ExecutorTests {
   /// D1: a blocking call from a Swift task on another thread works (it parks that thread)
   /// and is counted, with one warning per process.
   @Test func blockingFromATaskOffTheWorkersWorksAndWarns() async throws {
-    try await withAsyncWatchdog {
+    // Needs a cooperative thread, which the suite's long synchronous tests may hold for minutes.
+    try await withAsyncWatchdog(600) {
       let before = BlockingFromAsync.blocksInTasks
       let c = Channel<Int>(capacity: 0)
       let putter = spawn { () throws -> Void in
@@ -151,7 +152,8 @@ struct ExecutorTests {
   }
 
   @Test func jobsAfterShutdownGoToTheGlobalExecutor() async throws {
-    try await withAsyncWatchdog {
+    // Runs on the cooperative pool (see blockingFromATaskOffTheWorkersWorksAndWarns).
+    await withAsyncWatchdog(600) {
       let s = Scheduler(threads: 1)
       s.shutdown()
       let v = await Task(executorPreference: s) { () async -> Int in await Task.yield(); return 1 }.value
