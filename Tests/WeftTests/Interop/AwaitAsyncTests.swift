@@ -137,7 +137,7 @@ struct AwaitAsyncTests {
 
   @Test func manyFibersAwaitAsyncCodeAtOnce() throws {
     try withWatchdog {
-      let n = underTSan ? 200 : 5_000
+      let n = underTSan ? 200 : 2_000
       let fibers = (0..<n).map { i in spawn { try awaitAsync { () async -> Int in await Task.yield(); return i } } }
       var sum = 0
       for f in fibers { sum += try f.fetch() }

@@ -84,7 +84,7 @@ struct ChannelAsyncTests {
   @Test(arguments: [0, 1, 64])
   func mixedProducersAndConsumersLoseNothing(capacity: Int) async throws {
     try await withAsyncWatchdog {
-      let perProducer = underTSan ? 300 : 5_000
+      let perProducer = underTSan ? 300 : 2_000
       let producers = 4, consumers = 4
       let total = perProducer * producers
       let c = Channel<Int>(capacity: capacity)

@@ -183,7 +183,7 @@ struct SerialExecutorTests {
       let s = Scheduler(threads: 2)
       defer { s.shutdown() }
       let counter = WeftCounter(s)
-      let n = underTSan ? 500 : 20_000
+      let n = underTSan ? 500 : 4_000
       await withTaskGroup(of: Void.self) { group in
         for i in 0..<n {
           if i % 2 == 0 {

@@ -21,11 +21,14 @@ func withAsyncWatchdog<R>(_ seconds: Double = 60, _ what: String = #function, sc
     }
   }
   thread.start()
-  defer { done.set() }
   // The body runs on Weft's workers, not on Swift's cooperative pool: the suite's synchronous
   // tests block cooperative threads while they wait on fibers (each for up to a stress
   // test's length), and an async test resuming there could wait behind them for minutes.
-  return try await withTaskExecutorPreference(Scheduler.shared) { try await body() }
+  // The watchdog stops inside, before the return hops back to the caller's executor.
+  return try await withTaskExecutorPreference(Scheduler.shared) {
+    defer { done.set() }
+    return try await body()
+  }
 }
 
 /// A one-shot gate that Swift tasks await (suspending, never blocking) and anything opens.
