@@ -17,6 +17,7 @@ let package = Package(
     .executable(name: "weft-echo", targets: ["weft-echo"]),
     .executable(name: "weft-chat", targets: ["weft-chat"]),
     .executable(name: "weft-http-get", targets: ["weft-http-get"]),
+    .executable(name: "weft-async-example", targets: ["weft-async-example"]),
   ],
   // The Weft library keeps no dependency: swift-metrics serves WeftMetrics only,
   // swift-argument-parser the executables' command lines, swift-http-types WeftHTTP, and
@@ -67,6 +68,8 @@ let package = Package(
       name: "weft-http-get",
       dependencies: ["Weft", "WeftHTTP", .product(name: "HTTPTypes", package: "swift-http-types")]
     ),
+    // Weft from `@main` async code (Docs/Semantics.md, "Using Weft from async Swift").
+    .executableTarget(name: "weft-async-example", dependencies: ["Weft"]),
     .testTarget(name: "WeftTests", dependencies: ["Weft"]),
     .testTarget(name: "WeftNetTests", dependencies: [
       "Weft", "WeftNet", "WeftHTTP", "CWeftIO", .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -24,10 +24,15 @@ echo "== concurrency tests under ThreadSanitizer"
 WEFT_TSAN=1 swift test --sanitize=thread --scratch-path .build-tsan --filter "${WEFT_TSAN_FILTER:-.}" 2>&1 | tee /tmp/weft-test-tsan.log | grep -vE "^(◇|↳)|started\.$" || true
 grep -qE "Test run with [0-9]+ tests? .*passed" /tmp/weft-test-tsan.log || { echo "TSan tests failed"; exit 1; }
 ! grep -q "ThreadSanitizer: " /tmp/weft-test-tsan.log || { echo "ThreadSanitizer reported a race"; exit 1; }
+echo "== weft-async-example: Weft from @main async code (debug, then its checks)"
+swift build --product weft-async-example
+.build/debug/weft-async-example | tee /tmp/weft-async-example.log
+grep -q "all checks passed" /tmp/weft-async-example.log || { echo "weft-async-example failed"; exit 1; }
 echo "== release build of weft-bench"
 swift build -c release --product weft-bench
 echo "== weft-bench quick pass (release)"
 .build/release/weft-bench fib27 yield_many chained_spawn fairness
+.build/release/weft-bench executor_hop await_fiber fiber_await_async n=100000
 .build/release/weft-bench spawn_many n=100000
 # -- weft-stress (issue 5): a short pass in release (every scenario for 2 s, ~30 s on 2 cores),
 # then a small one under ThreadSanitizer (reuses .build-tsan from the TSan tests; ~15 s).

@@ -50,6 +50,8 @@ struct DeadlockDetector {
   static func quietEpoch(_ schedulers: [Scheduler]) -> [UInt]? {
     let threads = threadsBlocked
     guard threads.untimed > 0, threads.timed == 0 else { return nil }  // Q4
+    // Interop: a fiber in `awaitAsync` waits for a Swift task, which Weft cannot see run.
+    guard AsyncCallCount.outstanding == 0 else { return nil }
     var epoch: [UInt] = [words[2].loadAcquire()]
     for s in schedulers {
       for p in s.pools where !p.workers.isEmpty {

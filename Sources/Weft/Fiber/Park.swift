@@ -20,8 +20,8 @@ extension AnyFiber {
       // thread-exit destructor (thread fibers).
       return Unmanaged<AnyFiber>.fromOpaque(p).takeUnretainedValue()
     }
-    precondition(ThreadLocal.worker == nil,
-      "BUG IN Weft: a worker's scheduler loop tried to block (no fiber is running on it)")
+    // On a worker outside any fiber: a Swift job on Weft's TaskExecutor (misuse), or a bug.
+    if ThreadLocal.worker != nil { noFiberOnWorker() }  // Interop/BlockingFromAsync.swift
     return ThreadFiberSlot.create()
   }
 
@@ -117,6 +117,7 @@ extension AnyFiber {
     }
     // For the deadlock report (cold: this thread is about to sleep on a futex).
     DeadlockDetector.threadWillBlock(timed: deadline != nil)
+    BlockingFromAsync.threadWillBlock()  // Interop: warns once when this thread runs a Swift task
     defer { DeadlockDetector.threadDidWake(timed: deadline != nil) }
     var timeoutHandled = false
     while true {

@@ -42,6 +42,9 @@ public final class Scheduler: @unchecked Sendable {
   /// one predictable branch per spawn and per finish when off). See FiberRegistry.
   let registry: FiberRegistry?
   private var threadHandles: [pthread_t] = []
+  /// Interop: Swift jobs enqueued on this scheduler as a `TaskExecutor` (Interop/JobQueue.swift).
+  /// Set once in init, before any worker exists (a `let` cannot take `self`).
+  private(set) var jobs: JobQueue! = nil
 
   /// The default stack size: 256 KiB in release builds, 1 MiB in debug builds (an unoptimised
   /// Swift frame is several times larger). See Docs/Architecture.md, "Stacks".
@@ -93,6 +96,7 @@ public final class Scheduler: @unchecked Sendable {
     self.interactivePool = interactivePool
     hasInteractive = interactiveThreads > 0
     registry = trackFibers ? FiberRegistry(workerCount: threads + interactiveThreads) : nil
+    jobs = JobQueue(scheduler: self, workerCount: threads + interactiveThreads)
     var all: [Worker] = []
     var inter: [Worker] = []
     for i in 0..<interactiveThreads {

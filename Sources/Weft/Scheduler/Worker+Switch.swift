@@ -7,7 +7,8 @@ import CWeft
 // - D1 (direct switch): a fiber that parks or yields (or finishes) while this worker's
 //   run-next slot holds a fiber switches straight to that fiber, without passing through the
 //   loop, when the loop would have picked it anyway: the run-next streak is below
-//   `runNextCap` and no timer is pending (the loop fires due timers first). The streak
+//   `runNextCap`, no timer is pending (the loop fires due timers first) and no Swift job
+//   waits (the loop runs those at the top of its turn). The streak
 //   counts direct switches as the loop counts run-next picks, so two fibers handing off to
 //   each other still let the loop in every `runNextCap + 1` switches (fairness, timers).
 // - D2: the switched-out fiber is published (parked, requeued or freed: `completeSwitch`) by
@@ -66,6 +67,9 @@ extension Worker {
     if !finishing && local.pointee.runNextStreak >= Worker.runNextCap { return nil }
     // Acquire: as in findLocalWork (pairs with the deadline's release stores in Timers).
     if nextTimerDeadline.loadAcquire() != UInt.max { return nil }
+    // Swift jobs waiting (Interop, JobQueue): the loop runs them at its next turn. Relaxed,
+    // as the loop's own check: a job missed here is seen at the loop's next turn.
+    if jobsPending.loadRelaxed() != 0 { return nil }
     guard let next = takeRunNext() else { return nil }
     // A finished fiber's waiter starts a new streak, as after `.finish` in the loop.
     local.pointee.runNextStreak = finishing ? 1 : local.pointee.runNextStreak + 1

@@ -32,6 +32,11 @@ final class Worker: @unchecked Sendable {
   /// cost a retain and a release per switch).
   // SAFETY: the scheduler holds its timers (and their words) as long as it holds its workers.
   let nextTimerDeadline: AtomicWord
+  /// Interop: the scheduler's pending Swift-job count (JobQueue J1), or an always-zero word
+  /// for pools that run no jobs; cached like `nextTimerDeadline`, one relaxed load per loop turn
+  /// (and per direct switch: Worker+Switch D1).
+  // SAFETY: the scheduler holds its job queue (and its words) as long as it holds its workers.
+  let jobsPending: AtomicWord
   /// Completion I3: the free stack an inline run needs, the scheduler's default stack size.
   let inlineRunMinimumFreeStack: UInt
   /// The pool's and the scheduler's parts this worker uses on every switch, held directly:
@@ -116,6 +121,7 @@ final class Worker: @unchecked Sendable {
     schedulerHasInteractive = scheduler.hasInteractive
     nextTimerDeadline = timers.nextDeadlineAtomic
     inlineRunMinimumFreeStack = UInt(stacks.defaultUsable)
+    jobsPending = scheduler.jobs.pendingWord(for: pool)
     local = .allocate(capacity: 1)
     local.initialize(to: Local(randomState: UInt64(index &+ 1) &* 0x9E37_79B9_7F4A_7C15))
   }
@@ -263,6 +269,7 @@ final class Worker: @unchecked Sendable {
   /// W1: anything this worker could run, looked at after registering as parked.
   private func workVisible() -> Bool {
     if inbox.mayHaveWork || !injector.isEmpty || scheduler.isShuttingDown { return true }
+    if jobsPending.loadAcquire() != 0 { return true }  // Interop, JobQueue J2
     if timers.nextDeadline <= monotonicNanoseconds() { return true }
     for w in pool.workers where w.deque.approximateCount > 0 || w.hasRunNext { return true }
     return false
@@ -277,10 +284,13 @@ final class Worker: @unchecked Sendable {
     LongRunningMonitor.workerThreadStarted(self)
     status.storeRelease(Status.running.rawValue)
     while true {
+      // Interop (Interop/JobQueue.swift): Swift jobs run here, between fibers, in batches.
+      if jobsPending.loadRelaxed() != 0 { scheduler.jobs.runBatch(on: self) }
       if let f = findLocalWork() ?? searchForWork() {
         runFiber(f)
         continue
       }
+      if jobsPending.loadRelaxed() != 0 { continue }  // searchForWork stopped for jobs
       if scheduler.isShuttingDown {
         // Work queued before shutdown began is visible now (the flag is read with acquire,
         // after the release that set it): look once more, stealing included, before leaving.
@@ -315,6 +325,8 @@ final class Worker: @unchecked Sendable {
         endSearching()
         return f
       }
+      // Interop: Swift jobs are work too; the loop runs them (JobQueue).
+      if jobsPending.loadRelaxed() != 0 { endSearching(); return nil }
       if scheduler.isShuttingDown { return nil }
       // I/O hook (Go's findRunnable polls the network while spinning): fibers whose I/O is
       // ready go to this worker's queues, found by the next round.

@@ -1,0 +1,177 @@
+// Swift jobs on Weft's workers: the queue behind `Scheduler: TaskExecutor` (TaskExecutor.swift).
+//
+// Algorithm: one FIFO per scheduler, a lock-protected ring like the pool injector (Tokio's
+// inject queue): a job hop is ~100 ns of Swift runtime work, so a short lock is not what
+// bounds it. Any thread pushes; the default pool's workers pop. A worker's loop calls
+// `runBatch(on:)` (one relaxed load, `pendingWord`, when there are no jobs) before it picks
+// its next fiber, and runs at most `batchLimit` jobs there. So fibers and jobs alternate:
+// between two fibers a worker runs at most `batchLimit` jobs, and between two batches it runs
+// one fiber — a storm of either cannot starve the other (both are tested, InteropExecutorTests).
+// Jobs run on the worker's own stack, outside any fiber (no fiber is current).
+//
+// Invariants:
+// - J1: `pendingWord` equals the ring's length whenever the lock is free; read without the
+//   lock only as a hint (to skip the lock when empty, and by idle workers, W1).
+// - J2 (no lost wake, W1): `push` stores the new count with release, then `Pool.notifyWork`
+//   issues a full fence and wakes a parked worker; a parking worker fences (parkIdle) and
+//   then reads `pendingWord` in `Worker.workVisible`. One of the two sees the other.
+// - J3: `runningFlags[i]` is written only by worker i (around its batch), relaxed; read only
+//   by the same thread (its own pushes, and the blocking-call check), so needs no ordering.
+// - J5 (locality, like the run-next slot): a push of the only pending job by a default-pool
+//   worker of this scheduler wakes nobody; that worker polls the queue at its next loop turn,
+//   and other workers see the job when they look for work. A fiber that queues a job and
+//   then computes for long delays it by as much (the same trade as `pushRunNext`).
+// - J4: after shutdown began, a job pushed here is moved to Swift's global executor by the
+//   pusher (after a full fence it sees the flag, or a worker still running sees the job):
+//   each job is popped under the lock exactly once, by a worker or by a pusher's drain.
+//
+// | field         | written by                       | read by                          |
+// |---------------|----------------------------------|----------------------------------|
+// | ring          | push, pop (under lock)           | push, pop (under lock)           |
+// | pendingWord   | push, pop (release, under lock)  | workers' loops and idle check    |
+// | runningFlags  | worker i (relaxed)               | worker i                         |
+
+/// The jobs enqueued on one scheduler's `TaskExecutor`.
+final class JobQueue: @unchecked Sendable {
+  // SAFETY: `ring` is touched only under the lock; the words are atomic.
+  private let words = AtomicBlock(count: 3)  // 0: lock, 1: pending count (J1), 2: always 0
+  private let runningFlags: AtomicBlock  // J3: 1 while worker i runs a batch
+  private var lock: FutexLock { FutexLock(words[0]) }
+  /// The pending-job count (J1).
+  private var pendingWord: AtomicWord { words[1] }
+
+  /// The word a worker of `pool` caches and polls: the pending count for the default pool,
+  /// a word that stays 0 for the others (they run no jobs).
+  func pendingWord(for pool: Pool) -> AtomicWord { pool === scheduler.defaultPool ? words[1] : words[2] }
+  private var ring = JobRing()
+  // SAFETY (unowned(unsafe)): the scheduler owns this queue.
+  unowned(unsafe) let scheduler: Scheduler
+
+  /// Jobs a worker runs before it looks at its fibers again.
+  static let batchLimit = 32
+
+  init(scheduler: Scheduler, workerCount: Int) {
+    self.scheduler = scheduler
+    runningFlags = AtomicBlock(count: max(workerCount, 1))
+  }
+
+  deinit {
+    ring.deallocate()
+    words.deallocate()
+    runningFlags.deallocate()
+  }
+
+  // MARK: Producers
+
+  /// Queues `work` and makes sure a default-pool worker will run it (J2).
+  func push(_ work: QueuedWork) {
+    lock.lock()
+    ring.append(work)
+    let count = ring.count
+    pendingWord.storeRelease(UInt(count))  // J1, J2: pairs with the worker's loads
+    lock.unlock()
+    if scheduler.isShuttingDown { drainToGlobalExecutor(); return }  // J4 (flag read with acquire)
+    // J5: a default-pool worker of this scheduler that queued the only job runs it at its
+    // next loop turn (after its batch, or as soon as the fiber that queued it parks — the
+    // usual case: `awaitAsync`, a continuation resumed by a fiber) without waking anyone, as
+    // the run-next slot does for woken fibers; otherwise wake an idle worker (W1, W2).
+    if count == 1, let w = Worker.current, w.scheduler === scheduler, w.pool === scheduler.defaultPool { return }
+    scheduler.defaultPool.notifyWork()
+  }
+
+  private func pop() -> QueuedWork? {
+    if pendingWord.loadAcquire() == 0 { return nil }  // J1 hint; pairs with push's release
+    lock.lock()
+    let work = ring.popFirst()
+    pendingWord.storeRelease(UInt(ring.count))
+    lock.unlock()
+    return work
+  }
+
+  /// J4: shutdown began; jobs no worker will run go to Swift's global executor.
+  @inline(never)
+  private func drainToGlobalExecutor() {
+    fenceFull()  // J4: pairs with the fence in Scheduler.shutdown's flag CAS
+    while let work = pop() {
+      switch work {
+      case .job(let job): globalConcurrentExecutor.enqueue(job)
+      case .serial(let executor): executor.runElsewhere()
+      }
+    }
+  }
+
+  // MARK: Workers
+
+  /// Worker hook: runs up to `batchLimit` queued jobs on `worker` (default pool only).
+  /// Called from the worker loop when `pendingWord` is non-zero.
+  @inline(never)
+  func runBatch(on worker: Worker) {
+    guard worker.pool === scheduler.defaultPool else { return }
+    let executor = scheduler.asUnownedTaskExecutor()
+    runningFlags[worker.index].storeRelaxed(1)  // J3
+    for _ in 0..<JobQueue.batchLimit {
+      guard let work = pop() else { break }
+      switch work {
+      case .job(let job): job.runSynchronously(on: executor)
+      case .serial(let serial): serial.runBatch()  // one slot of the batch (S2)
+      }
+    }
+    runningFlags[worker.index].storeRelaxed(0)
+  }
+
+  /// Whether `worker` (the calling thread's) is running a batch of jobs now (J3).
+  func isRunningBatch(_ worker: Worker) -> Bool { runningFlags[worker.index].loadRelaxed() != 0 }
+
+  /// Jobs queued now (J1: a snapshot, for dumps and tests).
+  var pendingCount: Int { Int(pendingWord.loadAcquire()) }
+}
+
+/// What the job queue holds: a Swift job for the task executor, or a serial executor that
+/// has jobs to run (WeftSerialExecutor S1).
+enum QueuedWork {
+  case job(UnownedJob)
+  case serial(WeftSerialExecutor)
+}
+
+/// A growable FIFO ring of `QueuedWork`; its owner guards it with a lock.
+struct JobRing {
+  private var slots = UnsafeMutablePointer<QueuedWork?>.allocate(capacity: 64)
+  private var capacity = 64
+  private var head = 0
+  private(set) var count = 0
+
+  init() { slots.initialize(repeating: nil, count: capacity) }
+
+  /// Called once by the owner's deinit.
+  func deallocate() {
+    slots.deinitialize(count: capacity)
+    slots.deallocate()
+  }
+
+  var isEmpty: Bool { count == 0 }
+
+  mutating func append(_ w: QueuedWork) {
+    if count == capacity { grow() }
+    slots[(head + count) & (capacity - 1)] = w
+    count += 1
+  }
+
+  mutating func popFirst() -> QueuedWork? {
+    guard count > 0 else { return nil }
+    let w = slots[head].take()
+    head = (head + 1) & (capacity - 1)
+    count -= 1
+    return w
+  }
+
+  private mutating func grow() {
+    let bigger = UnsafeMutablePointer<QueuedWork?>.allocate(capacity: capacity * 2)
+    bigger.initialize(repeating: nil, count: capacity * 2)
+    for i in 0..<count { bigger[i] = slots[(head + i) & (capacity - 1)].take() }
+    slots.deinitialize(count: capacity)
+    slots.deallocate()
+    slots = bigger
+    capacity *= 2
+    head = 0
+  }
+}

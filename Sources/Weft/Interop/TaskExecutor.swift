@@ -1,0 +1,34 @@
+// The scheduler as a Swift `TaskExecutor` (SE-0417): `Task(executorPreference: scheduler)`
+// and `withTaskExecutorPreference(scheduler) { … }` run the task's jobs on Weft's default-pool
+// workers, between fibers (JobQueue.swift has the queue and the fairness rule).
+//
+// A `TaskExecutor` is not a `SerialExecutor`: jobs of different tasks run in parallel on
+// several workers, and actors keep their own serial executors (an actor method called from a
+// task that prefers Weft runs on Weft's workers too, isolated by the actor as usual).
+//
+// Actors that should live on Weft's workers use the separate `WeftSerialExecutor`
+// (SerialExecutor.swift). It does not drain its jobs in a fiber so that they may block: a
+// Swift job that parks its fiber mid-run would leave the runtime's thread-local "current
+// task/executor" on the worker thread while other jobs and fibers run there, and resume
+// under someone else's state. Every Swift job runs to completion on the loop's own stack.
+
+extension Scheduler: TaskExecutor {
+  /// Queues `job` to run on one of this scheduler's default-pool workers, between fibers.
+  ///
+  /// - **Ordering**: jobs start in FIFO order (several workers may run them at once);
+  ///   whatever the enqueuer did before happens-before the job runs (the queue's lock).
+  /// - **Fairness**: between two fibers a worker runs at most 32 jobs, and between two such
+  ///   batches one fiber, so neither fibers nor jobs can starve the other.
+  /// - **Blocking**: a job must not call blocking Weft operations (`fetch()`, `take()`,
+  ///   `wait()`): it runs on the worker's own stack, outside any fiber, so there is nothing
+  ///   to park; that is a `Weft misuse:` stop naming the async form (`await fiber.value`,
+  ///   `await channel.take()`, or `try await spawn { … }.value`).
+  /// - **Shutdown**: once `shutdown()` began, jobs go to Swift's global executor instead.
+  public func enqueue(_ job: consuming ExecutorJob) {
+    jobs.push(.job(UnownedJob(job)))
+  }
+
+  public func asUnownedTaskExecutor() -> UnownedTaskExecutor {
+    UnownedTaskExecutor(ordinary: self)
+  }
+}
