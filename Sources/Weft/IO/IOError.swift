@@ -8,6 +8,7 @@ import Glibc
 /// for `.closed`. The description names the operation and the error, e.g.
 /// "IOError: TCPStream.read: Connection reset by peer (ECONNRESET, errno 104)".
 public struct IOError: Error, CustomStringConvertible, Sendable, Equatable {
+  /// What went wrong.
   public enum Kind: Sendable, Equatable {
     /// The descriptor was closed (by this process) before or while the operation waited.
     case closed
@@ -18,6 +19,7 @@ public struct IOError: Error, CustomStringConvertible, Sendable, Equatable {
     /// The stream ended before the expected bytes arrived (`read(exactly:)`).
     case endOfStream
   }
+  /// What went wrong: `.closed`, `.system` (see `errno`), `.protocolViolation` or `.endOfStream`.
   public let kind: Kind
   /// The operation, e.g. "TCPStream.connect".
   public let operation: String
@@ -26,6 +28,8 @@ public struct IOError: Error, CustomStringConvertible, Sendable, Equatable {
   /// Extra detail (the address, the malformed line), may be empty.
   public let detail: String
 
+  /// An error of `kind` raised by `operation` (e.g. "TCPStream.read"), with the system's
+  /// error number for `.system` and optional detail for the description.
   public init(_ kind: Kind, operation: String, errno: Int32 = 0, detail: String = "") {
     self.kind = kind
     self.operation = operation
@@ -38,6 +42,7 @@ public struct IOError: Error, CustomStringConvertible, Sendable, Equatable {
     IOError(.system, operation: operation, errno: errno, detail: detail)
   }
 
+  /// `.closed`: `operation` found its descriptor closed, or it was closed while it waited.
   public static func closed(_ operation: String) -> IOError { IOError(.closed, operation: operation) }
 
   public var description: String {

@@ -41,10 +41,13 @@ public final class WeftSerialExecutor: SerialExecutor, @unchecked Sendable {
   /// The scheduler whose workers run the jobs.
   public let scheduler: Scheduler
 
+  /// A serial executor whose jobs run, one at a time and in order, on `scheduler`'s workers.
   public init(scheduler: Scheduler = .shared) { self.scheduler = scheduler }
 
   deinit { jobs.deallocate() }
 
+  /// Queues `job` behind the jobs already queued; Swift's runtime calls this for an actor
+  /// whose `unownedExecutor` is this executor.
   public func enqueue(_ job: consuming ExecutorJob) {
     let unowned = UnownedJob(job)
     lock.lock.lock()

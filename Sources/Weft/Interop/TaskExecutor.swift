@@ -28,6 +28,7 @@ extension Scheduler: TaskExecutor {
     jobs.push(.job(UnownedJob(job)))
   }
 
+  /// This scheduler as the runtime's unowned task-executor reference (`TaskExecutor`).
   public func asUnownedTaskExecutor() -> UnownedTaskExecutor {
     UnownedTaskExecutor(ordinary: self)
   }
