@@ -5,7 +5,6 @@ import Glibc
 // Parking and waking: the one mechanism every blocking primitive uses (FiberState F1–F4).
 
 extension AnyFiber {
-  /// The fiber running on this thread, or this thread's own thread fiber.
   /// Borrows the fiber running on this thread (or its thread fiber) for `body`, counting
   /// nothing on a worker: the running fiber is alive by its run reference (FiberRef O1).
   @inline(__always)
@@ -14,6 +13,7 @@ extension AnyFiber {
     return try body(currentContext)
   }
 
+  /// The fiber running on this thread, or this thread's own thread fiber.
   static var currentContext: AnyFiber {
     if let p = ThreadLocal.fiber {
       // SAFETY: the slot holds a fiber kept alive by its worker (while it runs) or by the
