@@ -8,7 +8,7 @@ import Glibc
 /// Layout (addresses grow upwards):
 ///
 ///     mapping base ─┬─ guard page (PROT_NONE), guarded stacks only
-///                   ├─ lowest usable word: canary, unguarded stacks only
+///                   ├─ lowest 64 usable bytes: canary (all zero), unguarded stacks only
 ///                   │  … usable stack …
 ///     top ──────────┴─ weft_stack_info (read by the SIGSEGV handler), then the mapping end
 ///
@@ -26,7 +26,13 @@ struct FiberStack {
   /// True when this stack is one slot of a slab (never unmapped on its own).
   let fromSlab: Bool
 
-  static let canaryValue: UInt = 0x5745_4654_5354_4b21  // "WEFTSTK!"
+  /// The canary of an unguarded stack is its lowest `canaryWords` words, all zero: a fresh
+  /// (or trimmed) mapping reads as zero without being committed, so the canary costs no
+  /// resident page — a nonzero pattern written at creation made every slab stack's lowest
+  /// page resident, 4 KiB per fiber past the guarded budget (`many_waiters_memory`). An
+  /// overflow runs frames through all eight words, and a frame's saved return address and
+  /// frame pointer are never zero, so it cannot leave them all zero.
+  static let canaryWords = 8
 
   /// The stack info block at the top; the usable stack ends just below it.
   var info: UnsafeMutablePointer<weft_stack_info> {
@@ -38,18 +44,21 @@ struct FiberStack {
 
   static let infoBytes = 64
 
-  /// Writes the info block (and the canary for unguarded stacks).
+  /// Writes the info block. (The canary of an unguarded stack is the mapping's own zeros.)
   func prepare() {
     info.pointee = weft_stack_info(
       guard_lo: guarded ? UInt(bitPattern: base) : 0,
       guard_hi: guarded ? UInt(bitPattern: base + pageSize) : 0,
       stack_size: UInt(usable))
-    if !guarded { lowestUsable.storeBytes(of: FiberStack.canaryValue, as: UInt.self) }
   }
 
   /// True while the canary of an unguarded stack is intact (guarded stacks always pass).
   @inline(__always) var canaryIntact: Bool {
-    guarded || lowestUsable.load(as: UInt.self) == FiberStack.canaryValue
+    if guarded { return true }
+    let words = lowestUsable.assumingMemoryBound(to: UInt.self)
+    var any: UInt = 0
+    for i in 0..<FiberStack.canaryWords { any |= words[i] }
+    return any == 0
   }
 }
 
