@@ -8,19 +8,7 @@ import Foundation
 /// after `seconds`.
 func withAsyncWatchdog<R>(_ seconds: Double = 60, _ what: String = #function, scheduler: Scheduler? = nil,
                           _ body: () async throws -> R) async rethrows -> R {
-  let done = WatchdogFlag()
-  let thread = Thread { [weak scheduler] in
-    let deadline = Date().addingTimeInterval(seconds)
-    while !done.isSet {
-      if Date() >= deadline {
-        let dump = (scheduler ?? Scheduler.shared).stateDump()
-        FileHandle.standardError.write(Data("WATCHDOG: \(what) made no progress for \(seconds) s\n\(dump)\n".utf8))
-        abort()
-      }
-      done.wait(timeout: 0.05)
-    }
-  }
-  thread.start()
+  let done = startWatchdog(seconds, what, scheduler: scheduler)
   // The body runs on Weft's workers, not on Swift's cooperative pool: the suite's synchronous
   // tests block cooperative threads while they wait on fibers (each for up to a stress
   // test's length), and an async test resuming there could wait behind them for minutes.

@@ -6,6 +6,14 @@ import Foundation
 /// becomes a loud failure with a dump instead of a timeout). Never used to synchronise.
 func withWatchdog<R>(_ seconds: Double = 60, _ what: String = #function, scheduler: Scheduler? = nil,
                      _ body: () throws -> R) rethrows -> R {
+  let done = startWatchdog(seconds, what, scheduler: scheduler)
+  defer { done.set() }
+  return try body()
+}
+
+/// Starts the watchdog thread of `withWatchdog` (and the async tests' `withAsyncWatchdog`);
+/// setting the returned flag stops it.
+func startWatchdog(_ seconds: Double, _ what: String, scheduler: Scheduler?) -> WatchdogFlag {
   let done = WatchdogFlag()
   // Weak: the watchdog thread may outlive `body` for a moment, and must not keep a scheduler
   // alive (LifecycleTests checks that a shut-down scheduler is released).
@@ -21,8 +29,7 @@ func withWatchdog<R>(_ seconds: Double = 60, _ what: String = #function, schedul
     }
   }
   thread.start()
-  defer { done.set() }
-  return try body()
+  return done
 }
 
 final class WatchdogFlag: @unchecked Sendable {
