@@ -117,9 +117,14 @@ static void crash_handler(int sig, siginfo_t *info, void *uctx) {
     if ((sig == SIGSEGV || sig == SIGBUS) && s->guard_lo && addr >= s->guard_lo && addr < s->guard_hi) {
       overflow_message(s->stack_size, "guard page hit");
     } else {
-      write_str("Weft: ");
-      write_str(signal_name(sig));
-      write_str(" on a fiber's stack\n");
+      // One write: another thread's message (a warning, say) must not split the line.
+      char line[256];
+      size_t n = 0;
+      const char *parts[3] = {"Weft: ", signal_name(sig), " on a fiber's stack\n"};
+      for (int p = 0; p < 3; p++)
+        for (const char *c = parts[p]; *c && n < sizeof line; c++) line[n++] = *c;
+      ssize_t r = write(2, line, n);
+      (void)r;
       print_crash_backtrace(s, uctx);
     }
     die_of(sig);
