@@ -11,6 +11,8 @@ let package = Package(
     .library(name: "WeftNet", targets: ["WeftNet"]),
     // An HTTP/1.1 client on WeftNet's sockets, with apple/swift-http-types' vocabulary.
     .library(name: "WeftHTTP", targets: ["WeftHTTP"]),
+    // Julia's Distributed on grpc-swift-2: remote calls, futures, remote channels, pmap (issue 13).
+    .library(name: "WeftDistributed", targets: ["WeftDistributed"]),
     .executable(name: "weft-bench", targets: ["weft-bench"]),
     .executable(name: "weft-stress", targets: ["weft-stress"]),
     .executable(name: "weft-metrics-example", targets: ["weft-metrics-example"]),
@@ -27,6 +29,8 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
     .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.4.3"),
+    .package(url: "https://github.com/grpc/grpc-swift-2", from: "2.4.3"),
+    .package(url: "https://github.com/grpc/grpc-swift-nio-transport", from: "2.9.2"),
   ],
   targets: [
     // System libraries: Debian packages installed by Scripts/install-deps.sh.
@@ -70,6 +74,22 @@ let package = Package(
     ),
     // Weft from `@main` async code (Docs/Semantics.md, "Using Weft from async Swift").
     .executableTarget(name: "weft-async-example", dependencies: ["Weft"]),
+    .target(name: "WeftDistributed", dependencies: [
+      "Weft",
+      .product(name: "GRPCCore", package: "grpc-swift-2"),
+      .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
+    ]),
+    // The remote functions of WeftDistributedTests and the worker executable that serves them.
+    .target(name: "WeftDistributedFixtures", dependencies: ["Weft", "WeftDistributed"], path: "Tests/Fixtures/WeftDistributedFixtures"),
+    .executableTarget(
+      name: "weft-distributed-fixture", dependencies: ["WeftDistributed", "WeftDistributedFixtures"],
+      path: "Tests/Fixtures/weft-distributed-fixture"
+    ),
+    .testTarget(name: "WeftDistributedTests", dependencies: [
+      "Weft", "WeftDistributed", "WeftDistributedFixtures",
+      .product(name: "GRPCCore", package: "grpc-swift-2"),
+      .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
+    ]),
     .testTarget(name: "WeftTests", dependencies: ["Weft"]),
     .testTarget(name: "WeftNetTests", dependencies: [
       "Weft", "WeftNet", "WeftHTTP", "CWeftIO", .product(name: "HTTPTypes", package: "swift-http-types"),

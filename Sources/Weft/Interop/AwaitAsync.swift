@@ -41,8 +41,8 @@ final class AsyncCall<T>: WaitSite, @unchecked Sendable {
   }
 
   /// Parks `me` until `finish` or an interrupter (B1); returns why it was interrupted.
-  func wait(_ me: AnyFiber, deadline: UInt64?) -> WaitInterruption? {
-    var record = WaitRecord(site: self, what: "awaitAsync")
+  func wait(_ me: AnyFiber, deadline: UInt64?, interruptible: Bool = true) -> WaitInterruption? {
+    var record = WaitRecord(site: self, what: "awaitAsync", interruptible: interruptible)
     return withUnsafeMutablePointer(to: &record) { r -> WaitInterruption? in
       lock.lock()
       if outcome != nil { lock.unlock(); return nil }
@@ -113,6 +113,24 @@ public func awaitAsync<T: Sendable>(executor: (any TaskExecutor)? = nil, timeout
     throw i.error("awaitAsync", timeout: timeout)
   }
   return try call.takeOutcome().get()
+}
+
+/// `awaitAsync` that no interruption ends: cancellation, `schedule(_:error:)` and timeouts
+/// stay pending for the fiber's next interruptible wait, and the call returns only when
+/// `body` has. For WeftDistributed's consuming remote operations (a channel `take` that was
+/// cancelled after its owner had taken the item must still return that item: nothing lost).
+@_spi(WeftDistributed)
+public func awaitAsyncUninterruptibly<T: Sendable>(_ body: sending @escaping @isolated(any) () async -> T) -> T {
+  let me = AnyFiber.currentContext
+  let call = AsyncCall<T>()
+  let task = Task(executorPreference: Scheduler.current) { call.finish(.success(await body())) }
+  AsyncCallCount.begin()
+  defer { AsyncCallCount.end() }
+  if call.wait(me, deadline: nil, interruptible: false) != nil {
+    preconditionFailure("BUG IN Weft: an uninterruptible awaitAsync was interrupted")
+  }
+  _ = task
+  do { return try call.takeOutcome().get() } catch { preconditionFailure("BUG IN Weft: a non-throwing body failed") }
 }
 
 /// `awaitAsync` calls in progress, process-wide: while any is, the deadlock report stays

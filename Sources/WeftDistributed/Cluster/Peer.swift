@@ -1,0 +1,74 @@
+// A connection to another process of the cluster: a gRPC client over HTTP/2 on NIO, created
+// on first use and kept until the process leaves.
+//
+// Errors: gRPC statuses become the cluster's errors here (`mapped`): `unavailable` (the
+// connection failed or closed) a `ProcessExitedError`, `unauthenticated` a wrong cookie,
+// `resourceExhausted` a message too large, `invalidArgument` a malformed message.
+
+import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2Posix
+import Synchronization
+
+final class Peer: Sendable {
+  let info: PeerInfo
+  private let client: GRPCClient<HTTP2ClientTransport.Posix>
+  private let cookie: String
+  /// Set once the process is known to be gone: every call throws it at once.
+  private let exit = Mutex<ProcessExitedError?>(nil)
+
+  init(_ info: PeerInfo, cookie: String, maxMessageBytes: Int) throws {
+    self.info = info
+    self.cookie = cookie
+    let transport = try HTTP2ClientTransport.Posix(
+      target: .ipv4(address: info.host, port: info.port), transportSecurity: .plaintext,
+      config: .defaults { $0.connection.maxIdleTime = nil }
+    )
+    client = GRPCClient(transport: transport)
+    let c = client
+    Task.detached { try? await c.runConnections() }
+    _ = maxMessageBytes
+  }
+
+  /// Marks the process gone (its exit was seen): calls in flight fail, later ones at once.
+  func markExited(_ reason: String) {
+    exit.withLock { if $0 == nil { $0 = ProcessExitedError(worker: info.id, reason: reason) } }
+    client.beginGracefulShutdown()
+  }
+
+  var exitError: ProcessExitedError? { exit.withLock { $0 } }
+
+  /// One unary call; `timeout` bounds it on the wire (heartbeats), nil waits for the reply.
+  func call<Request, Reply>(_ method: Method<Request, Reply>, _ request: Request, timeout: Duration? = nil,
+                            maxMessageBytes: Int) async throws -> Reply {
+    if let e = exitError { throw e }
+    var options = CallOptions.defaults
+    options.timeout = timeout
+    options.waitForReady = false
+    options.maxRequestMessageBytes = maxMessageBytes
+    options.maxResponseMessageBytes = maxMessageBytes
+    let metadata: Metadata = [cookieKey: .string(cookie)]
+    do {
+      return try await client.unary(
+        request: ClientRequest(message: request, metadata: metadata), descriptor: method.descriptor,
+        serializer: JSONSerializer<Request>(), deserializer: JSONDeserializer<Reply>(), options: options
+      ) { try $0.message }
+    } catch let e as RPCError {
+      throw mapped(e)
+    } catch let e as RuntimeError {
+      throw exitError ?? DistributedError.transport("\(e)")
+    }
+  }
+
+  private func mapped(_ e: RPCError) -> any Error {
+    if let gone = exitError { return gone }
+    switch e.code {
+    case .unavailable: return ProcessExitedError(worker: info.id, reason: "connection lost: \(e.message)")
+    case .unauthenticated: return DistributedError.wrongCookie(worker: info.id)
+    case .resourceExhausted: return DistributedError.messageTooLarge(e.message)
+    case .invalidArgument: return DistributedError.malformedMessage(e.message)
+    case .cancelled: return CancellationError()
+    default: return DistributedError.transport("\(e.code): \(e.message)")
+    }
+  }
+}
