@@ -119,3 +119,8 @@ public func ownedReferenceCount(on worker: Int) throws -> Int {
 private func requireMaster(_ what: String) throws {
   guard myID() == 1 else { throw InvalidStateError("\(what) runs on the master (process 1), not on worker \(myID())") }
 }
+
+/// The blocking remote-channel operations `worker` is running for other processes (tests).
+func runningChannelOperations(on worker: Int) throws -> Int {
+  try Cluster.shared.rpc(Methods.ping, to: worker, Empty()).runningOperations
+}

@@ -112,7 +112,7 @@ extension Cluster {
     return Empty()
   }
 
-  func handlePing() -> PingReply { PingReply(id: myID, liveReferences: refs.count) }
+  func handlePing() -> PingReply { PingReply(id: myID, liveReferences: refs.count, runningOperations: ops.count) }
 
   /// A worker told to leave: answers, then exits once the answer is on its way.
   func handleExit() -> Empty {

@@ -62,10 +62,14 @@ final class Peer: Sendable {
 
   private func mapped(_ e: RPCError) -> any Error {
     if let gone = exitError { return gone }
+    // The receiver's payload limit shows as `internalError` ("Failed to decode message
+    // resourceExhausted: … maximum payload size …") or as `resourceExhausted` itself.
+    if e.code == .resourceExhausted || e.message.contains("maximum payload size") {
+      return DistributedError.messageTooLarge(e.message)
+    }
     switch e.code {
     case .unavailable: return ProcessExitedError(worker: info.id, reason: "connection lost: \(e.message)")
     case .unauthenticated: return DistributedError.wrongCookie(worker: info.id)
-    case .resourceExhausted: return DistributedError.messageTooLarge(e.message)
     case .invalidArgument: return DistributedError.malformedMessage(e.message)
     case .cancelled: return CancellationError()
     default: return DistributedError.transport("\(e.code): \(e.message)")

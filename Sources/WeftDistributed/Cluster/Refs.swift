@@ -105,6 +105,9 @@ final class OpTable: Sendable {
     if cancelNow { fiber.cancel() }
   }
 
+  /// The operations running now (tests).
+  var count: Int { state.withLock { $0.running.count } }
+
   func end(_ op: RRID) { _ = state.withLock { $0.running.removeValue(forKey: op) } }
 
   func cancel(_ op: RRID) {

@@ -103,4 +103,6 @@ struct CancelRequest: Codable, Sendable {
 struct PingReply: Codable, Sendable {
   var id: Int
   var liveReferences: Int
+  /// Blocking channel operations running for remote callers.
+  var runningOperations: Int
 }

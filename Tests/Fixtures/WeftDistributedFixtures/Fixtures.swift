@@ -9,6 +9,7 @@ import WeftDistributed
 /// An error a remote function throws on purpose.
 public struct FixtureFailure: Error, CustomStringConvertible {
   public let message: String
+  public init(message: String) { self.message = message }
   public var description: String { "FixtureFailure: \(message)" }
 }
 

@@ -1,0 +1,38 @@
+import Foundation
+import Testing
+import Weft
+@testable import WeftDistributed
+import WeftDistributedFixtures
+
+extension DistributedTests {
+  @Test func pmapReturnsResultsInInputOrder() async throws {
+    try await onFiber { () throws -> Void in
+      let n = underTSan ? 30 : 200
+      #expect(try pmap("square", Array(0..<n), returning: Int.self) == (0..<n).map { $0 * $0 })
+      #expect(try pmap("myid", Array(0..<12).map { _ in [Int]() }, on: [3], returning: Int.self) == Array(repeating: 3, count: 12))
+      #expect(try pmap("square", [Int](), returning: Int.self).isEmpty)
+      #expect(try pmap("square", [5, 6], on: [1], returning: Int.self) == [25, 36])  // the master itself
+      expectThrows(RemoteError.self, { $0.message.contains("bad item") }) {
+        _ = try pmap("fail", ["ok", "bad item", "ok"], returning: Int.self)
+      }
+      expectThrows(ArgumentError.self) { _ = try pmap("square", [1], on: [], returning: Int.self) }
+      expectThrows(ArgumentError.self) { _ = try pmap("square", [1], retry: RetryPolicy(attempts: 0), returning: Int.self) }
+    }
+  }
+
+  /// A worker that exits in the middle of its items: with a retry policy, another worker
+  /// computes them; without, the map throws `ProcessExitedError`.
+  @Test func pmapRetriesTheItemsOfAWorkerThatExited() async throws {
+    try await onFiber { () throws -> Void in
+      let victims = try addProcs(2, executable: fixturePath)
+      let items = (0..<40).map { DieArguments(item: $0, victim: victims[0]) }
+      let squares = try pmap("dieOn", items, on: [victims[0], 2, 3], retry: .onWorkerExit, returning: Int.self)
+      #expect(squares == (0..<40).map { $0 * $0 })
+      #expect(!workers().contains(victims[0]))
+      let doomed = (0..<10).map { DieArguments(item: $0, victim: victims[1]) }
+      expectThrows(ProcessExitedError.self, { $0.worker == victims[1] }) {
+        _ = try pmap("dieOn", doomed, on: [victims[1]], returning: Int.self)
+      }
+    }
+  }
+}
