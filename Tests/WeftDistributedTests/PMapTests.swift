@@ -12,8 +12,12 @@ extension DistributedTests {
       #expect(try pmap("myid", Array(0..<12).map { _ in [Int]() }, on: [3], returning: Int.self) == Array(repeating: 3, count: 12))
       #expect(try pmap("square", [Int](), returning: Int.self).isEmpty)
       #expect(try pmap("square", [5, 6], on: [1], returning: Int.self) == [25, 36])  // the master itself
-      expectThrows(RemoteError.self, { $0.message.contains("bad item") }) {
-        _ = try pmap("fail", ["ok", "bad item", "ok"], returning: Int.self)
+      expectThrows(RemoteError.self, { $0.message == "FixtureFailure: bad item 13" }) {
+        _ = try pmap("failOn13", Array(0..<30), returning: Int.self)
+      }
+      // Retrying the function's own errors: still failing on its last attempt.
+      expectThrows(RemoteError.self, { $0.message == "FixtureFailure: bad item 13" }) {
+        _ = try pmap("failOn13", Array(0..<30), retry: RetryPolicy(attempts: 2, retryRemoteErrors: true), returning: Int.self)
       }
       expectThrows(ArgumentError.self) { _ = try pmap("square", [1], on: [], returning: Int.self) }
       expectThrows(ArgumentError.self) { _ = try pmap("square", [1], retry: RetryPolicy(attempts: 0), returning: Int.self) }

@@ -47,6 +47,10 @@ public func registerFixtures() {
   register("myid") { myID() }
   register("pid") { Int(getpid()) }
   register("fail") { (m: String) -> Int in throw FixtureFailure(message: m) }
+  register("failOn13") { (x: Int) -> Int in
+    if x == 13 { throw FixtureFailure(message: "bad item 13") }
+    return x
+  }
   register("sleepMs") { (ms: Int) -> Int in
     try sleep(for: .milliseconds(ms))
     return ms
