@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Installs the Debian packages Weft needs (libatomic_ops, Boost.Context; Go for the
+# Installs the Debian packages Weft needs (libatomic_ops, Boost.Context, openssl for a test; Go for the
 # benchmark comparison when asked with --with-go). Safe to run again: it installs only what
 # is missing. Needs root (or sudo) when something is missing.
 set -euo pipefail
-packages=(libatomic-ops-dev libboost-context-dev)
+packages=(libatomic-ops-dev libboost-context-dev openssl)  # openssl: the WeftDistributed TLS test makes its certificates
 if [[ "${1:-}" == "--with-go" ]]; then packages+=(golang-go); fi
 missing=()
 for p in "${packages[@]}"; do

@@ -55,7 +55,7 @@ extension DistributedTests {
   @Test func aWrongCookieIsRefused() async throws {
     try await onFiber { () throws -> Void in
       let info = try #require(Cluster.shared.state.withLock { $0.peers[2] })
-      let stranger = try Peer(info, cookie: "not-the-cookie", maxMessageBytes: 1 << 20)
+      let stranger = try Peer(info, cookie: "not-the-cookie")
       expectThrows(DistributedError.self, { $0 == .wrongCookie(worker: 2) }) {
         _ = try awaitAsync { try await stranger.call(Methods.ping, Empty(), maxMessageBytes: 1 << 20) }
       }

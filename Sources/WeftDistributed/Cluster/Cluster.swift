@@ -9,7 +9,7 @@
 
 import Foundation
 import GRPCCore
-import GRPCNIOTransportHTTP2Posix
+public import GRPCNIOTransportHTTP2Posix
 import Synchronization
 @_spi(WeftDistributed) import Weft
 
@@ -25,6 +25,14 @@ public struct ClusterOptions: Sendable {
   public var heartbeatTimeout: Duration = .seconds(3)
   /// The address this process listens on; `127.0.0.1` unless told otherwise (Docs/Distributed.md).
   public var listenHost: String = "127.0.0.1"
+  /// The address other processes are told to reach this one at, when it is not `listenHost`
+  /// (a master listening on `0.0.0.0` for workers on other hosts).
+  public var advertisedHost: String?
+  /// TLS for the connections this process accepts (plaintext by default; Docs/Distributed.md,
+  /// "TLS"). Every process of a cluster must agree with its peers' `clientSecurity`.
+  public var serverSecurity: HTTP2ServerTransport.Posix.TransportSecurity = .plaintext
+  /// TLS for the connections this process makes (plaintext by default).
+  public var clientSecurity: HTTP2ClientTransport.Posix.TransportSecurity = .plaintext
   /// The default options.
   public init() {}
 }
@@ -94,7 +102,7 @@ final class Cluster: @unchecked Sendable {
       if let e = s.exited[id] { throw e }
       if let c = s.connections[id] { return c }
       guard let info = s.peers[id] else { throw DistributedError.noSuchWorker(id) }
-      let c = try Peer(info, cookie: s.cookie, maxMessageBytes: s.options.maxMessageBytes)
+      let c = try Peer(info, cookie: s.cookie, security: s.options.clientSecurity)
       s.connections[id] = c
       return c
     }
@@ -134,7 +142,7 @@ final class Cluster: @unchecked Sendable {
     if let a = state.withLock({ $0.address }) { return a }
     let opts = options
     let transport = HTTP2ServerTransport.Posix(
-      address: .ipv4(host: host ?? opts.listenHost, port: port), transportSecurity: .plaintext,
+      address: .ipv4(host: host ?? opts.listenHost, port: port), transportSecurity: opts.serverSecurity,
       config: .defaults { $0.rpc.maxRequestPayloadSize = opts.maxMessageBytes }
     )
     let server = GRPCServer(transport: transport, services: [ClusterService(cluster: self)])
@@ -145,7 +153,7 @@ final class Cluster: @unchecked Sendable {
     guard let v4 = bound.ipv4 else { throw DistributedError.launchFailed("the server bound \(bound), not an IPv4 address") }
     return state.withLock { s in
       if let a = s.address { server.beginGracefulShutdown(); return a }  // another caller won
-      let a = PeerInfo(id: s.myID, host: v4.host, port: v4.port)
+      let a = PeerInfo(id: s.myID, host: opts.advertisedHost ?? v4.host, port: v4.port)
       s.address = a
       s.server = server
       return a

@@ -17,17 +17,19 @@ final class Peer: Sendable {
   /// Set once the process is known to be gone: every call throws it at once.
   private let exit = Mutex<ProcessExitedError?>(nil)
 
-  init(_ info: PeerInfo, cookie: String, maxMessageBytes: Int) throws {
+  init(_ info: PeerInfo, cookie: String, security: HTTP2ClientTransport.Posix.TransportSecurity = .plaintext) throws {
     self.info = info
     self.cookie = cookie
+    var probe = in_addr()
+    let target: any ResolvableTarget = inet_pton(AF_INET, info.host, &probe) == 1
+      ? .ipv4(address: info.host, port: info.port) : .dns(host: info.host, port: info.port)  // a host name
     let transport = try HTTP2ClientTransport.Posix(
-      target: .ipv4(address: info.host, port: info.port), transportSecurity: .plaintext,
+      target: target, transportSecurity: security,
       config: .defaults { $0.connection.maxIdleTime = nil }
     )
     client = GRPCClient(transport: transport)
     let c = client
     Task.detached { try? await c.runConnections() }
-    _ = maxMessageBytes
   }
 
   /// Marks the process gone (its exit was seen): calls in flight fail, later ones at once.
