@@ -102,4 +102,25 @@ extension DistributedTests {
       #expect(try ownedReferenceCount(on: 1) == 0)
     }
   }
+
+  /// A fiber waiting for a remote result parks, and its worker runs other fibers: on a
+  /// one-worker scheduler, a second fiber finishes while the first waits for a 60 s call.
+  @Test func aRemoteWaitParksTheFiberNotItsWorker() async throws {
+    let one = Scheduler(threads: 1)
+    defer { one.shutdown() }
+    try await onFiber { () throws -> Void in
+      try one.spawn { () throws -> Void in
+        let f = try remotecall("sleepMs", on: 2, 60_000, returning: Int.self)
+        let waiter = spawn { try f.fetch() }
+        let channelWaiter = spawn { try RemoteChannel<Int>(on: 3).take() }
+        // Both are parked in their remote waits while this fiber runs on the only worker.
+        while waiter.waitingOnDescription != "awaitAsync" || channelWaiter.waitingOnDescription != "awaitAsync" { yield() }
+        #expect(try spawn { 42 }.fetch() == 42)
+        waiter.cancel()
+        channelWaiter.cancel()
+        expectThrows(TaskFailedError.self, { $0.rootCause is CancellationError }) { _ = try waiter.fetch() }
+        expectThrows(TaskFailedError.self, { $0.rootCause is CancellationError }) { _ = try channelWaiter.fetch() }
+      }.fetch()
+    }
+  }
 }

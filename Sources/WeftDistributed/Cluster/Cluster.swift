@@ -143,7 +143,7 @@ final class Cluster: @unchecked Sendable {
     let opts = options
     let transport = HTTP2ServerTransport.Posix(
       address: .ipv4(host: host ?? opts.listenHost, port: port), transportSecurity: opts.serverSecurity,
-      config: .defaults { $0.rpc.maxRequestPayloadSize = opts.maxMessageBytes }
+      config: .defaults { $0.rpc.maxRequestPayloadSize = opts.maxMessageBytes; $0.connection.flushCoalescing = nil }  // Peer.init
     )
     let server = GRPCServer(transport: transport, services: [ClusterService(cluster: self)])
     Task.detached {
