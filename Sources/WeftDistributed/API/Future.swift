@@ -7,7 +7,6 @@
 // `released` records which, so the count is given back exactly once.
 
 import Foundation
-import Synchronization
 @_spi(WeftDistributed) import Weft
 
 /// The result of `remotecall`, computed and held by the process `owner` until fetched
@@ -17,7 +16,7 @@ import Synchronization
 /// or a `RemoteChannel`'s item: it still names the same value. Its value is freed on its owner
 /// once no process refers to it (fetching it counts as no longer referring to the owner).
 public final class Future<Value: Codable & Sendable>: Codable, @unchecked Sendable, CustomStringConvertible {
-  // SAFETY: `state` is a Mutex; `owner` and `rrid` are immutable.
+  // SAFETY: `state` is `Locked`; `owner` and `rrid` are immutable.
   /// The process that computes and holds the value (Julia's `r.where`).
   public let owner: Int
   let rrid: RRID
@@ -29,12 +28,12 @@ public final class Future<Value: Codable & Sendable>: Codable, @unchecked Sendab
     /// The `Call` that stores the value on the owner, while its answer may still be on its way.
     var created: Task<Void, any Error>?
   }
-  private let state: Mutex<State>
+  private let state: Locked<State>
 
   init(owner: Int, rrid: RRID, created: Task<Void, any Error>?) {
     self.owner = owner
     self.rrid = rrid
-    state = Mutex(State(created: created))
+    state = Locked(State(created: created))
   }
 
   deinit {
@@ -137,7 +136,7 @@ public final class Future<Value: Codable & Sendable>: Codable, @unchecked Sendab
     owner = try c.decode(Int.self, forKey: .owner)
     rrid = RRID(whence: try c.decode(Int.self, forKey: .whence), id: try c.decode(Int.self, forKey: .id))
     let v = try c.decodeIfPresent(Value.self, forKey: .value)
-    state = Mutex(State(cached: v, released: v != nil, created: nil))
+    state = Locked(State(cached: v, released: v != nil, created: nil))
   }
 }
 

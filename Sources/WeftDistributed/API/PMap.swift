@@ -8,7 +8,6 @@
 // closes the channel, lets the calls in flight finish, and is thrown.
 
 import Foundation
-import Synchronization
 import Weft
 
 /// When `pmap` tries an item again (Distributed.jl's `retry_delays` / `retry_check`).
@@ -72,7 +71,7 @@ struct PMapJob: Sendable {
 
 /// One `pmap` call's shared state: the queue, the results, the first fatal error.
 final class PMapRun<Value: Sendable>: @unchecked Sendable {
-  // SAFETY: `state` is a Mutex; `queue` is a Weft channel.
+  // SAFETY: `state` is `Locked`; `queue` is a Weft channel.
   let queue: Channel<PMapJob>
   private struct State {
     var results: [Value?]
@@ -80,11 +79,11 @@ final class PMapRun<Value: Sendable>: @unchecked Sendable {
     var workersLeft: Int
     var failure: (any Error)?
   }
-  private let state: Mutex<State>
+  private let state: Locked<State>
 
   init(count: Int, workers: Int) {
     queue = Channel(capacity: count)
-    state = Mutex(State(results: Array(repeating: nil, count: count), left: count, workersLeft: workers))
+    state = Locked(State(results: Array(repeating: nil, count: count), left: count, workersLeft: workers))
   }
 
   func store(_ v: Value, at i: Int) {

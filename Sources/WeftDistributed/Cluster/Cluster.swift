@@ -4,7 +4,7 @@
 // Every process serves the cluster service (Handlers.swift) — the master too, from its first
 // `addProcs`, since workers fetch from and put into the references it owns.
 //
-// Locks: `state` is a `Mutex` held for a few table operations, never across a wait, a call or
+// Locks: `state` is `Locked` (Locked.swift), held for a few table operations, never across a wait, a call or
 // an `await`.
 
 import Foundation
@@ -38,7 +38,7 @@ public struct ClusterOptions: Sendable {
 }
 
 final class Cluster: @unchecked Sendable {
-  // SAFETY: mutable state is in `state` (a Mutex); the rest is immutable or thread-safe.
+  // SAFETY: mutable state is in `state` (`Locked`); the rest is immutable or thread-safe.
   static let shared = Cluster()
 
   struct State {
@@ -59,7 +59,7 @@ final class Cluster: @unchecked Sendable {
     var roundRobin = 0
   }
 
-  let state = Mutex(State())
+  let state = Locked(State())
   let registry = Registry()
   let refs = RefTable()
   let ops = OpTable()

@@ -4,7 +4,6 @@
 // by its exit (Launcher) or its lost connection, not here.
 
 import Foundation
-import Synchronization
 
 /// What the master knows of a worker's health.
 public enum WorkerHealth: Sendable, Equatable, CustomStringConvertible {
@@ -25,7 +24,7 @@ final class HealthMonitor: Sendable {
     var handlers: [@Sendable (Int, WorkerHealth) -> Void] = []
     var running = false
   }
-  private let state = Mutex(State())
+  private let state = Locked(State())
 
   func watch(_ id: Int) {
     let start: Bool = state.withLock { s in

@@ -8,14 +8,13 @@
 import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2Posix
-import Synchronization
 
 final class Peer: Sendable {
   let info: PeerInfo
   private let client: GRPCClient<HTTP2ClientTransport.Posix>
   private let cookie: String
   /// Set once the process is known to be gone: every call throws it at once.
-  private let exit = Mutex<ProcessExitedError?>(nil)
+  private let exit = Locked<ProcessExitedError?>(nil)
 
   init(_ info: PeerInfo, cookie: String, security: HTTP2ClientTransport.Posix.TransportSecurity = .plaintext) throws {
     self.info = info

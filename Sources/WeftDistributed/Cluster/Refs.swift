@@ -12,7 +12,6 @@
 //   exits (`dropClient`).
 
 import Foundation
-import Synchronization
 import Weft
 
 final class RefTable: Sendable {
@@ -28,7 +27,7 @@ final class RefTable: Sendable {
     var clients: [Int: Int]
   }
 
-  private let table = Mutex<[RRID: Entry]>([:])
+  private let table = Locked<[RRID: Entry]>([:])
 
   /// A new entry counted once for `client` (R1); a second insert of the same id counts again.
   func insert(_ rrid: RRID, _ value: Value, client: Int) {
@@ -93,7 +92,7 @@ final class OpTable: Sendable {
     /// with when they arrived; dropped after a minute.
     var early: [RRID: ContinuousClock.Instant] = [:]
   }
-  private let state = Mutex(State())
+  private let state = Locked(State())
 
   /// Records `fiber` as running `op`; cancels it at once if its cancel came first.
   func begin(_ op: RRID, _ fiber: AnyFiber) {

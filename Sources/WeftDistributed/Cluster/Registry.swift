@@ -2,12 +2,11 @@
 // process registers the same names (Julia's `@everywhere` definitions, done by the program).
 
 import Foundation
-import Synchronization
 
 final class Registry: Sendable {
   /// A registered function: decodes its arguments, runs, encodes its result for `caller`.
   typealias Erased = @Sendable (_ arguments: Data, _ caller: Int) throws -> Data
-  private let functions = Mutex<[String: Erased]>([:])
+  private let functions = Locked<[String: Erased]>([:])
 
   func add(_ name: String, _ f: @escaping Erased) {
     precondition(!name.isEmpty, "WeftDistributed misuse: register(\"\") needs a function name")

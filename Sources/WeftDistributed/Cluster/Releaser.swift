@@ -6,7 +6,6 @@
 // every release handed over so far has been sent (tests count the owner's entries after it).
 
 import Foundation
-import Synchronization
 
 final class Releaser: Sendable {
   private struct State {
@@ -16,7 +15,7 @@ final class Releaser: Sendable {
     var outstanding = 0
     var flushWaiters: [CheckedContinuation<Void, Never>] = []
   }
-  private let state = Mutex(State())
+  private let state = Locked(State())
 
   /// Releases one object's count on `owner`, once `created` (the call that made the entry)
   /// has been answered.

@@ -2,7 +2,6 @@
 // worker it starts (weft-distributed-fixture), with their argument types.
 
 import Foundation
-import Synchronization
 import Weft
 import WeftDistributed
 
