@@ -58,7 +58,7 @@ let package = Package(
       name: "WeftCommandLine",
       dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")]
     ),
-    .executableTarget(name: "weft-bench", dependencies: ["Weft", "WeftNet", "WeftCommandLine"]),
+    .executableTarget(name: "weft-bench", dependencies: ["Weft", "WeftNet", "WeftDistributed", "WeftCommandLine"]),
     .executableTarget(name: "weft-stress", dependencies: ["Weft", "WeftNet", "WeftCommandLine"]),
     .executableTarget(
       name: "weft-metrics-example",
