@@ -20,6 +20,7 @@ let package = Package(
     .executable(name: "weft-chat", targets: ["weft-chat"]),
     .executable(name: "weft-http-get", targets: ["weft-http-get"]),
     .executable(name: "weft-async-example", targets: ["weft-async-example"]),
+    .executable(name: "weft-montecarlo", targets: ["weft-montecarlo"]),
   ],
   // The Weft library keeps no dependency: swift-metrics serves WeftMetrics only,
   // swift-argument-parser the executables' command lines, swift-http-types WeftHTTP, and
@@ -58,7 +59,7 @@ let package = Package(
       name: "WeftCommandLine",
       dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")]
     ),
-    .executableTarget(name: "weft-bench", dependencies: ["Weft", "WeftNet", "WeftCommandLine"]),
+    .executableTarget(name: "weft-bench", dependencies: ["Weft", "WeftNet", "WeftDistributed", "WeftCommandLine"]),
     .executableTarget(name: "weft-stress", dependencies: ["Weft", "WeftNet", "WeftCommandLine"]),
     .executableTarget(
       name: "weft-metrics-example",
@@ -79,6 +80,12 @@ let package = Package(
       .product(name: "GRPCCore", package: "grpc-swift-2"),
       .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
     ]),
+    // A distributed Monte-Carlo estimate of pi with pmap over local worker processes (README).
+    .executableTarget(
+      name: "weft-montecarlo",
+      dependencies: ["Weft", "WeftDistributed", "WeftCommandLine",
+                     .product(name: "ArgumentParser", package: "swift-argument-parser")]
+    ),
     // The remote functions of WeftDistributedTests and the worker executable that serves them.
     .target(name: "WeftDistributedFixtures", dependencies: ["Weft", "WeftDistributed"], path: "Tests/Fixtures/WeftDistributedFixtures"),
     .executableTarget(

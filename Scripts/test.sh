@@ -37,6 +37,8 @@ echo "== weft-bench quick pass (release)"
 .build/release/weft-bench fib27 yield_many chained_spawn fairness
 .build/release/weft-bench executor_hop await_fiber fiber_await_async n=100000
 .build/release/weft-bench spawn_many n=100000
+# The distributed workloads (issue 13): weft-bench starts copies of itself as worker processes.
+.build/release/weft-bench remotecall_fetch remote_channel pmap_scaling n=500 items=8 iters=1000000
 # -- weft-stress (issue 5): a short pass in release (every scenario for 2 s, ~30 s on 2 cores),
 # then a small one under ThreadSanitizer (reuses .build-tsan from the TSan tests; ~15 s).
 echo "== weft-stress short pass (release)"

@@ -16,12 +16,19 @@ struct Workload: Sendable {
   var variants: (@Sendable (Params) -> [Params])? = nil
   /// False for workloads that make their own schedulers (fork_join_*).
   var usesSharedScheduler = true
+  /// Wraps all the passes of the workload (every variant's warm-up and timed pass) when set:
+  /// for state they share that no pass should time, e.g. worker processes
+  /// (DistributedWorkloads.swift). It runs on the main thread and calls `passes` once.
+  var session: (@Sendable (_ scheduler: Scheduler, _ passes: () throws -> Void) throws -> Void)? = nil
 }
 
 struct Outcome: Sendable {
   var operations: Double
   var ok: Bool
   var extra: [(String, String)] = []
+  /// The measured part's own duration when the pass also does work that must not count (a
+  /// result check as costly as the work itself); nil: the harness times the whole pass.
+  var seconds: Double? = nil
 }
 
 struct Params: Sendable {

@@ -28,14 +28,14 @@ private func startEchoServer() throws -> TCPListener {
 }
 
 /// Percentile `p` (0…1) of `xs` (sorted in place), in µs from ns.
-private func percentileMicros(_ xs: inout [UInt64], _ p: Double) -> String {
+func percentileMicros(_ xs: inout [UInt64], _ p: Double) -> String {
   if xs.isEmpty { return "0" }
   xs.sort()
   let i = min(xs.count - 1, Int(Double(xs.count) * p))
   return String(format2: Double(xs[i]) / 1000)
 }
 
-@inline(__always) private func nowNs() -> UInt64 {
+@inline(__always) func nowNs() -> UInt64 {
   var ts = timespec()
   clock_gettime(CLOCK_MONOTONIC, &ts)
   return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)

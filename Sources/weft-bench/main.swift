@@ -1,6 +1,7 @@
 import ArgumentParser
 import Weft
 import WeftCommandLine
+import WeftDistributed
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -12,6 +13,11 @@ let allWorkloads: [Workload] = [
   spawnMany, skynet, fib(27), fib(30), yieldMany, chainedSpawn, manyWaitersMemory,
   forkJoin(workers: 1), forkJoin(workers: 2), idleCPU, sleepAccuracy, fairness,
 ] + extraWorkloads
+
+// The distributed workloads start this executable as their worker processes: they must know
+// the same functions, and become workers here, before any argument is read (they get none).
+registerBenchFunctions()
+runWorkerIfLaunched()
 
 let command = WeftBenchCommand.parseOrExit(Array(CommandLine.arguments.dropFirst())) { c in
   try c.arguments.check(against: allWorkloads.map { ($0.name, $0.defaults) })
@@ -39,20 +45,27 @@ var failed = false
 for w in allWorkloads where selected.isEmpty || selected.contains(w.name) {
   var base = Params(values: [:])
   for (k, v) in w.defaults { base.values[k] = overrides[k] ?? v }
-  for p in w.variants?(base) ?? [base] {
-    do {
-      _ = try w.run(scheduler, p)  // warm-up
-      let t0 = monotonicSeconds()
-      let out = try w.run(scheduler, p)
-      let total = monotonicSeconds() - t0
-      let fields = w.defaults.map { "\($0.0)=\(p.string($0.0))" } + out.extra.map { "\($0.0)=\($0.1)" }
-      let nsPerOp = total * 1e9 / max(out.operations, 1)
-      print("\(w.name) \(fields.joined(separator: " ")) ns_per_op=\(String(format2: nsPerOp)) total_ms=\(String(format2: total * 1000)) check=\(out.ok ? "OK" : "FAIL")")
-      if !out.ok { failed = true }
-    } catch {
-      print("\(w.name) error=\"\(error)\" check=FAIL")
-      failed = true
+  do {
+    try (w.session ?? { _, passes in try passes() })(scheduler) {
+      for p in w.variants?(base) ?? [base] {
+        do {
+          _ = try w.run(scheduler, p)  // warm-up
+          let t0 = monotonicSeconds()
+          let out = try w.run(scheduler, p)
+          let total = out.seconds ?? monotonicSeconds() - t0
+          let fields = w.defaults.map { "\($0.0)=\(p.string($0.0))" } + out.extra.map { "\($0.0)=\($0.1)" }
+          let nsPerOp = total * 1e9 / max(out.operations, 1)
+          print("\(w.name) \(fields.joined(separator: " ")) ns_per_op=\(String(format2: nsPerOp)) total_ms=\(String(format2: total * 1000)) check=\(out.ok ? "OK" : "FAIL")")
+          if !out.ok { failed = true }
+        } catch {
+          print("\(w.name) error=\"\(error)\" check=FAIL")
+          failed = true
+        }
+      }
     }
+  } catch {  // the session itself failed (e.g. its worker processes did not start)
+    print("\(w.name) error=\"\(error)\" check=FAIL")
+    failed = true
   }
 }
 if workers != nil, scheduler !== Scheduler.shared { scheduler.shutdown() }
