@@ -30,16 +30,6 @@ public final class Future<Value: Codable & Sendable>: Codable, @unchecked Sendab
   }
   private let state: Locked<State>
 
-  /// `state.withLock(body)`, out of line. `fetch`, `wait` and `isReady` park between their
-  /// locks (remote waits) and may resume on another thread. Inlined into them, Mutex's lock
-  /// would read the thread id it records from a thread-local whose address LLVM computes once
-  /// per function (`llvm.threadlocal.address`), so a lock after the park would record the old
-  /// thread's id and its out-of-line unlock trap in release builds ("Call to unlock Mutex on a
-  /// thread which hasn't acquired the lock"). Out of line, each call reads its own thread's.
-  @inline(never) private func locked<R: Sendable>(_ body: (inout State) -> R) -> R {
-    state.withLock { body(&$0) }
-  }
-
   init(owner: Int, rrid: RRID, created: Task<Void, any Error>?) {
     self.owner = owner
     self.rrid = rrid
@@ -47,7 +37,7 @@ public final class Future<Value: Codable & Sendable>: Codable, @unchecked Sendab
   }
 
   deinit {
-    let s = locked { $0 }
+    let s = state.withLock { $0 }
     if !s.released { Cluster.shared.releaser.release(rrid, owner: owner, after: s.created) }
   }
 
@@ -56,7 +46,7 @@ public final class Future<Value: Codable & Sendable>: Codable, @unchecked Sendab
   /// Waits for the `Call` that created the owner's entry to be answered (its failure: the
   /// owner exited or refused the call).
   func awaitCreated() throws {
-    guard let t = locked({ $0.created }) else { return }
+    guard let t = state.withLock({ $0.created }) else { return }
     try awaitAsync { try await t.value }
   }
 
@@ -67,7 +57,7 @@ public final class Future<Value: Codable & Sendable>: Codable, @unchecked Sendab
   ///   `ProcessExitedError` if the owner exited first, `DistributedError.unknownFunction`,
   ///   `TimeoutError` after `timeout`, `CancellationError` if the fiber is cancelled.
   public func fetch(timeout: Duration? = nil) throws -> Value {
-    if let v = locked({ $0.cached }) { return v }
+    if let v = state.withLock({ $0.cached }) { return v }
     try checkRemoteTimeout(timeout, "Future.fetch")
     try awaitCreated()
     let cluster = Cluster.shared
@@ -79,7 +69,7 @@ public final class Future<Value: Codable & Sendable>: Codable, @unchecked Sendab
       data = try cluster.rpc(Methods.fetch, to: owner, RefRequest(rrid: rrid, client: me), timeout: timeout).get()
     }
     let v = try Payload.decode(Value.self, from: data)
-    let releaseNow: Bool = locked { s in
+    let releaseNow: Bool = state.withLock { s in
       s.cached = v
       defer { s.released = true }
       return !s.released
@@ -92,7 +82,7 @@ public final class Future<Value: Codable & Sendable>: Codable, @unchecked Sendab
   /// the function threw is not thrown here but by `fetch()`.
   /// - Throws: `ProcessExitedError`, `TimeoutError`, `CancellationError`.
   public func wait(timeout: Duration? = nil) throws {
-    if locked({ $0.cached != nil }) { return }
+    if state.withLock({ $0.cached != nil }) { return }
     try checkRemoteTimeout(timeout, "Future.wait")
     try awaitCreated()
     let cluster = Cluster.shared
@@ -108,7 +98,7 @@ public final class Future<Value: Codable & Sendable>: Codable, @unchecked Sendab
   /// unless it is cached or local.
   public var isReady: Bool {
     get throws {
-      if locked({ $0.cached != nil }) { return true }
+      if state.withLock({ $0.cached != nil }) { return true }
       try awaitCreated()
       let cluster = Cluster.shared
       if owner == cluster.myID { return try cluster.refs.future(rrid).isDone }
@@ -132,7 +122,7 @@ public final class Future<Value: Codable & Sendable>: Codable, @unchecked Sendab
     try c.encode(owner, forKey: .owner)
     try c.encode(rrid.whence, forKey: .whence)
     try c.encode(rrid.id, forKey: .id)
-    if let v = locked({ $0.cached }) {
+    if let v = state.withLock({ $0.cached }) {
       try c.encode(v, forKey: .value)
       return
     }

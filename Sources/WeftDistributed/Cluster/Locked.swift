@@ -1,8 +1,15 @@
 // The one lock of WeftDistributed's tables: a value behind a pthread mutex (NSLock).
 //
-// Not Synchronization.Mutex: on Linux its lock is invisible to ThreadSanitizer (it reported
-// every access made under it as a race), while TSan intercepts pthread mutexes. Held for a
-// few table operations at a time, never across a wait, a call or an `await`.
+// Not Synchronization.Mutex, for two reasons found on Linux:
+// - ThreadSanitizer cannot see its lock (it reported every access made under it as a race),
+//   while it intercepts pthread mutexes.
+// - In release builds its inlined lock reads the owner's thread id through a thread-local
+//   whose address LLVM computes once per function (`llvm.threadlocal.address`): a fiber that
+//   locked, parked, resumed on another thread and locked again in the same function recorded
+//   the old thread's id, and the unlock trapped ("Call to unlock Mutex on a thread which
+//   hasn't acquired the lock"; weft-bench remote_channel, in Future.fetch). NSLock's lock is
+//   an out-of-line call that reads the calling thread's own identity.
+// Held for a few table operations at a time, never across a wait, a call or an `await`.
 
 import Foundation
 
