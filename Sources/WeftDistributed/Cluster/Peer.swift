@@ -24,8 +24,8 @@ final class Peer: Sendable {
       ? .ipv4(address: info.host, port: info.port) : .dns(host: info.host, port: info.port)  // a host name
     let transport = try HTTP2ClientTransport.Posix(
       target: target, transportSecurity: security,
-      // No flush coalescing: its 100 µs delay becomes a timer tick on NIO's event loop, and
-      // cost a remote call's round trip about 3 ms here (each call is one small write).
+      // No flush coalescing: each call is one small write that should leave at once, not
+      // wait up to 100 µs for company (Docs/Benchmarks.md, "Beyond one machine").
       config: .defaults { $0.connection.maxIdleTime = nil; $0.connection.flushCoalescing = nil }
     )
     client = GRPCClient(transport: transport)
