@@ -68,10 +68,14 @@ extension DistributedTests {
   /// An oversized message is refused with a clear error, and the connection stays usable.
   @Test func anOversizedMessageIsRefusedAndTheConnectionStaysUp() async throws {
     try await onFiber { () throws -> Void in
-      let big = String(repeating: "x", count: 2 << 20)  // the tests' limit is 1 MiB
+      let big = String(repeating: "x", count: 2 << 20)  // the tests' limit is 1 MiB, the workers' too
       expectThrows(DistributedError.self, { if case .messageTooLarge = $0 { true } else { false } }) {
-        _ = try remotecallFetch("echo", on: 2, big, returning: String.self)
+        _ = try remotecallFetch("echo", on: 2, big, returning: String.self)  // refused by worker 2
       }
+      let c = try RemoteChannel<String>(on: 3, capacity: 1)
+      expectThrows(DistributedError.self, { if case .messageTooLarge = $0 { true } else { false } }) { try c.put(big) }
+      try c.put("fits")
+      #expect(try c.take() == "fits")
       #expect(try remotecallFetch("echo", on: 2, "small", returning: String.self) == "small")
     }
   }

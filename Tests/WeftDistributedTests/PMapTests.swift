@@ -39,4 +39,19 @@ extension DistributedTests {
       }
     }
   }
+
+  /// Cancelling the fiber that runs a pmap cancels the call in flight on its worker, and no
+  /// further item starts.
+  @Test func cancellingPmapCancelsItsCallsOnTheWorkers() async throws {
+    try await onFiber { () throws -> Void in
+      let blockedBefore = try remotecallFetch("awaitBlocked", on: 3, 0, returning: Int.self)
+      let cancelledBefore = try remotecallFetch("awaitCancellations", on: 3, 0, returning: Int.self)
+      let m = spawn { try pmap("blockUntilCancelled", [0, 1, 2], on: [3], returning: Int.self) }
+      _ = try remotecallFetch("awaitBlocked", on: 3, blockedBefore + 1, returning: Int.self)
+      m.cancel()
+      expectThrows(TaskFailedError.self, { $0.rootCause is CancellationError }) { _ = try m.fetch() }
+      #expect(try remotecallFetch("awaitCancellations", on: 3, cancelledBefore + 1, returning: Int.self) == cancelledBefore + 1)
+      #expect(try remotecallFetch("awaitBlocked", on: 3, 0, returning: Int.self) == blockedBefore + 1)  // nothing else started
+    }
+  }
 }

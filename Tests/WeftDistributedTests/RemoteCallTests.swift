@@ -56,6 +56,11 @@ extension DistributedTests {
     try await onFiber { () throws -> Void in
       let f = try remotecall("sleepMs", on: 2, 60_000, returning: Int.self)
       expectThrows(TimeoutError.self) { _ = try f.fetch(timeout: .milliseconds(50)) }
+      // A fetch that gave up leaves the computation running for the next one.
+      let g = try remotecall("sleepMs", on: 4, 300, returning: Int.self)
+      expectThrows(TimeoutError.self) { _ = try g.fetch(timeout: .milliseconds(20)) }
+      expectThrows(TimeoutError.self) { try g.wait(timeout: .milliseconds(20)) }
+      #expect(try g.fetch() == 300)
       expectThrows(TimeoutError.self) { _ = try remotecallFetch("blockUntilCancelled", on: 3, returning: Int.self, timeout: .milliseconds(50)) }
       #expect(try remotecallFetch("awaitCancellations", on: 3, 1, returning: Int.self) >= 1)  // the timed-out call's fiber
       let caller = spawn { try remotecallFetch("blockUntilCancelled", on: 3, returning: Int.self) }

@@ -59,3 +59,54 @@ extension Fiber {
     }
   }
 }
+
+extension Fiber {
+  /// The fiber's outcome, awaited without cancelling it: cancelling the awaiting task ends
+  /// the await at once with nil, and the fiber goes on (unlike `result`, rule A1). For
+  /// WeftDistributed's `Fetch`, whose caller giving up (a timeout) must not cancel a value
+  /// other processes may still fetch.
+  @_spi(WeftDistributed)
+  public func resultUnlessCancelled() async -> Swift.Result<Result, any Error>? {
+    if !isDone {
+      let once = ResumeOnce()
+      await withTaskCancellationHandler {
+        await withUnsafeContinuation { (c: UnsafeContinuation<Void, Never>) in
+          once.arm(c)
+          onCompletion { _ in once.resume() }
+        }
+      } onCancel: {
+        once.resume()
+      }
+      if !isDone { return nil }  // cancelled first
+    }
+    do { return .success(try fetch()) } catch { return .failure(error) }
+  }
+}
+
+/// A continuation resumed by the first of several parties (completion, cancellation), once;
+/// a resume that comes before `arm` is kept and delivered by it.
+final class ResumeOnce: @unchecked Sendable {
+  // SAFETY: `continuation` and `fired` are guarded by the lock.
+  private let words = AtomicBlock(count: 1)
+  private var lock: FutexLock { FutexLock(words[0]) }
+  private var continuation: UnsafeContinuation<Void, Never>?
+  private var fired = false
+
+  deinit { words.deallocate() }
+
+  func arm(_ c: UnsafeContinuation<Void, Never>) {
+    lock.lock()
+    if fired { lock.unlock(); c.resume(); return }
+    continuation = c
+    lock.unlock()
+  }
+
+  func resume() {
+    lock.lock()
+    if fired { lock.unlock(); return }
+    fired = true
+    let c = continuation.take()
+    lock.unlock()
+    c?.resume()
+  }
+}

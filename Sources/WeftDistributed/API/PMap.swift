@@ -33,6 +33,8 @@ public struct RetryPolicy: Sendable {
 /// - Throws: the first `RemoteError` or `ProcessExitedError` that `retry` does not cover
 ///   (after the calls in flight have finished); `ProcessExitedError` when every worker is
 ///   gone with items left; `ArgumentError` for an empty worker list or fewer than 1 attempt.
+///   Interrupting the calling fiber (`cancel()`, `schedule(_:error:)`) cancels the calls in
+///   flight, on their workers too, and throws that interruption.
 public func pmap<Item: Encodable & Sendable, Value: Decodable & Sendable>(
   _ name: String, _ items: [Item], on workers: [Int]? = nil, retry: RetryPolicy = .none,
   returning: Value.Type = Value.self
@@ -43,9 +45,14 @@ public func pmap<Item: Encodable & Sendable, Value: Decodable & Sendable>(
   if items.isEmpty { return [] }
   let run = PMapRun<Value>(count: items.count, workers: pool.count)
   for i in items.indices { try run.queue.put(PMapJob(index: i, attempt: 1)) }
+  // The worker fibers report their end here rather than being fetched: a fetch could run one
+  // inline (Completion C4), and this fiber would then not be interruptible until it returned.
+  let finished = Channel<Int>(capacity: pool.count)
   let fibers = pool.map { w in
     spawn {
+      defer { try? finished.put(w) }
       for job in run.queue {
+        if run.stopped { return }  // failed or cancelled: leave the rest
         do {
           run.store(try remotecallFetch(name, on: w, items[job.index], returning: Value.self), at: job.index)
         } catch let e as ProcessExitedError {
@@ -60,7 +67,13 @@ public func pmap<Item: Encodable & Sendable, Value: Decodable & Sendable>(
       }
     }
   }
-  for f in fibers { try f.fetch() }
+  do {
+    for _ in fibers { _ = try finished.take() }  // throws only if this fiber is interrupted
+  } catch {
+    run.fail(error)  // no further item starts; the calls in flight are cancelled with their fibers
+    for f in fibers { f.cancel() }
+    throw error
+  }
   return try run.results()
 }
 
@@ -106,7 +119,10 @@ final class PMapRun<Value: Sendable>: @unchecked Sendable {
     if none { fail(ProcessExitedError(worker: e.worker, reason: "every pmap worker has exited (last: \(e.reason))")) }
   }
 
-  private func fail(_ e: any Error) {
+  /// Whether the map has failed (or was interrupted): no item may start any more.
+  var stopped: Bool { state.withLock { $0.failure != nil } }
+
+  func fail(_ e: any Error) {
     state.withLock { s in if s.failure == nil { s.failure = e } }
     queue.close()
   }

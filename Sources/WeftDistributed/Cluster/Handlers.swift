@@ -7,7 +7,7 @@
 
 import Foundation
 import GRPCCore
-import Weft
+@_spi(WeftDistributed) import Weft
 
 extension Cluster {
   func handleJoin(_ r: JoinRequest) throws -> JoinReply {
@@ -43,7 +43,7 @@ extension Cluster {
     let fiber = spawn { try f(arguments, caller) }
     if let rrid = r.store {
       refs.insert(rrid, .future(fiber), client: caller)
-      if r.waitForResult { _ = await fiber.result }
+      if r.waitForResult { _ = await fiber.resultUnlessCancelled() }  // the value stays for its future
       return ValueReply(value: nil, error: nil)
     }
     return Cluster.reply(await fiber.result, on: me)
@@ -54,7 +54,11 @@ extension Cluster {
     let me = myID
     let fiber: Fiber<Data>
     do { fiber = try refs.future(r.rrid) } catch { return ValueReply(value: nil, error: WireError(error, on: me)) }
-    let result = await fiber.result
+    // Not `fiber.result`: a caller giving up (its timeout) must not cancel the computation,
+    // which other references may still fetch.
+    guard let result = await fiber.resultUnlessCancelled() else {
+      return ValueReply(value: nil, error: WireError(CancellationError(), on: me))
+    }
     return waitOnly ? ValueReply(value: nil, error: nil) : Cluster.reply(result, on: me)
   }
 

@@ -33,6 +33,7 @@ extension Cluster {
       process.arguments = arguments
       var env = ProcessInfo.processInfo.environment.merging(environment) { $1 }
       env["WEFT_DISTRIBUTED_WORKER"] = "1"
+      env["WEFT_DISTRIBUTED_MAX_MESSAGE_BYTES"] = String(options.maxMessageBytes)  // one limit for the cluster
       process.environment = env
       let input = Pipe(), output = Pipe()
       process.standardInput = input

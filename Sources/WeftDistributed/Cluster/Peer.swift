@@ -51,10 +51,15 @@ final class Peer: Sendable {
     options.maxRequestMessageBytes = maxMessageBytes
     options.maxResponseMessageBytes = maxMessageBytes
     let metadata: Metadata = [cookieKey: .string(cookie)]
+    let encoded = try JSONEncoder().encode(request)
+    guard encoded.count <= maxMessageBytes else {
+      throw DistributedError.messageTooLarge(
+        "a \(method.descriptor.method) message of \(encoded.count) bytes; the limit is \(maxMessageBytes) (ClusterOptions.maxMessageBytes)")
+    }
     do {
       return try await client.unary(
-        request: ClientRequest(message: request, metadata: metadata), descriptor: method.descriptor,
-        serializer: JSONSerializer<Request>(), deserializer: JSONDeserializer<Reply>(), options: options
+        request: ClientRequest(message: encoded, metadata: metadata), descriptor: method.descriptor,
+        serializer: EncodedSerializer(), deserializer: JSONDeserializer<Reply>(), options: options
       ) { try $0.message }
     } catch let e as RPCError {
       throw mapped(e)
@@ -71,6 +76,9 @@ final class Peer: Sendable {
       return DistributedError.messageTooLarge(e.message)
     }
     switch e.code {
+    case .unavailable where e.message.contains("RST_STREAM"):
+      // The peer reset this call only; its connection is up (a peer with a smaller size limit does this).
+      return DistributedError.transport("worker \(info.id) reset the call: \(e.message)")
     case .unavailable: return ProcessExitedError(worker: info.id, reason: "connection lost: \(e.message)")
     case .unauthenticated: return DistributedError.wrongCookie(worker: info.id)
     case .invalidArgument: return DistributedError.malformedMessage(e.message)

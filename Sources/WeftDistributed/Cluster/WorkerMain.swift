@@ -14,7 +14,8 @@ import Weft
 /// Started by hand to be joined with `addProcs(addresses:)` (`WEFT_DISTRIBUTED_WORKER=listen`):
 /// takes the cookie from `WEFT_CLUSTER_COOKIE` and the address from `WEFT_WORKER_BIND`
 /// (`HOST:PORT`, default `127.0.0.1:9009`), and serves until the master removes it
-/// (Docs/Distributed.md, "Workers on other hosts").
+/// (Docs/Distributed.md, "Workers on other hosts"). `WEFT_DISTRIBUTED_MAX_MESSAGE_BYTES`
+/// overrides `ClusterOptions.maxMessageBytes` (`addProcs` passes the master's).
 public func runWorkerIfLaunched() {
   let env = ProcessInfo.processInfo.environment
   guard let mode = env["WEFT_DISTRIBUTED_WORKER"] else { return }
@@ -40,9 +41,15 @@ public func runWorkerIfLaunched() {
     host = String(bind[..<colon])
     port = p
   }
+  var limit: Int?
+  if let raw = env["WEFT_DISTRIBUTED_MAX_MESSAGE_BYTES"] {
+    guard let l = Int(raw), l >= 1024 else { fail("WEFT_DISTRIBUTED_MAX_MESSAGE_BYTES must be a number of bytes, at least 1024, got \"\(raw)\"") }
+    limit = l
+  }
   cluster.state.withLock { s in
     s.cookie = cookie
     s.myID = 0  // until the master's Join
+    if let l = limit { s.options.maxMessageBytes = l }  // the master's, when it launched us
   }
   let address: PeerInfo
   do { address = try cluster.serve(host: host, port: port) } catch { fail("cannot serve on \(host):\(port): \(error)") }

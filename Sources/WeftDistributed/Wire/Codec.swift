@@ -16,6 +16,12 @@ struct JSONSerializer<Message: Encodable>: MessageSerializer {
   }
 }
 
+/// Sends bytes already serialized (a client encodes its request itself, to refuse one over
+/// the size limit with a clear error before gRPC sees it: gRPC would only close the stream).
+struct EncodedSerializer: MessageSerializer {
+  func serialize<Bytes: GRPCContiguousBytes>(_ message: Data) throws -> Bytes { Bytes(message) }
+}
+
 /// Deserializes one message type from JSON; bytes that are not such a message are rejected
 /// with `invalidArgument` ("malformed message"), and the connection stays usable.
 struct JSONDeserializer<Message: Decodable>: MessageDeserializer {
