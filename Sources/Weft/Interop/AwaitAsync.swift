@@ -115,9 +115,9 @@ public func awaitAsync<T: Sendable>(executor: (any TaskExecutor)? = nil, timeout
   return try call.takeOutcome().get()
 }
 
-/// `awaitAsync` that no interruption ends: cancellation, `schedule(_:error:)` and timeouts
-/// stay pending for the fiber's next interruptible wait, and the call returns only when
-/// `body` has. For WeftDistributed's consuming remote operations (a channel `take` that was
+/// `awaitAsync` that no interruption ends: a cancellation stays pending (sticky) for the
+/// fiber's next interruptible wait, and the call returns only when `body` has;
+/// `schedule(_:error:)` of a fiber blocked here is misuse, as for `ReentrantLock.lock()`. For WeftDistributed's consuming remote operations (a channel `take` that was
 /// cancelled after its owner had taken the item must still return that item: nothing lost).
 @_spi(WeftDistributed)
 public func awaitAsyncUninterruptibly<T: Sendable>(_ body: sending @escaping @isolated(any) () async -> T) -> T {
