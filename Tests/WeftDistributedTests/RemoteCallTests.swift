@@ -20,11 +20,12 @@ extension DistributedTests {
 
   @Test func remotecallReturnsAFutureAtOnce() async throws {
     try await onFiber { () throws -> Void in
-      let f = try remotecall("sleepMs", on: 2, 200, returning: Int.self)
-      #expect(try f.isReady == false)  // a 200 ms call has not finished one round trip later
-      #expect(try f.fetch() == 200)
+      let long = try remotecall("sleepMs", on: 2, 600_000, returning: Int.self)
+      #expect(try long.isReady == false)  // a 10-minute call, asked one round trip later
+      let f = try remotecall("sleepMs", on: 2, 20, returning: Int.self)
+      #expect(try f.fetch() == 20)
       #expect(try f.isReady)
-      #expect(try f.fetch() == 200)  // cached
+      #expect(try f.fetch() == 20)  // cached
       let g = try remotecallWait("square", on: 3, 12, returning: Int.self)
       #expect(try g.isReady)
       #expect(try g.fetch() == 144)

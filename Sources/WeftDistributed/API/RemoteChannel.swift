@@ -97,19 +97,7 @@ public final class RemoteChannel<Element: Codable & Sendable>: Codable, @uncheck
 
   /// An operation on the local channel, synchronously (this fiber is the one that waits).
   private func localOp(_ r: ChannelOpRequest) throws -> Data {
-    let c = try Cluster.shared.refs.channel(rrid)
-    let timeout = r.timeoutNanoseconds.map { Duration.nanoseconds($0) }
-    switch r.op {
-    case .put: try c.put(r.value ?? Data(), timeout: timeout); return Data()
-    case .take: return try c.take(timeout: timeout)
-    case .fetch: return try c.fetch(timeout: timeout)
-    case .wait: try c.wait(timeout: timeout); return Data()
-    case .isReady: return Data((c.isReady ? "true" : "false").utf8)
-    case .isOpen: return Data((c.isOpen ? "true" : "false").utf8)
-    case .close:
-      if let e = r.error { c.close(error: e.swiftError) } else { c.close() }
-      return Data()
-    }
+    try Cluster.perform(r, on: try Cluster.shared.refs.channel(rrid))
   }
 
   /// A blocking operation under rule C1.

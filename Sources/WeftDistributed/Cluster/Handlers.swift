@@ -87,27 +87,33 @@ extension Cluster {
     let me = myID
     let channel: Channel<Data>
     do { channel = try refs.channel(r.rrid) } catch { return ValueReply(value: nil, error: WireError(error, on: me)) }
-    let timeout = r.timeoutNanoseconds.map { Duration.nanoseconds($0) }
     switch r.op {
-    case .isReady: return ValueReply(value: Data(channel.isReady ? "true".utf8 : "false".utf8), error: nil)
-    case .isOpen: return ValueReply(value: Data(channel.isOpen ? "true".utf8 : "false".utf8), error: nil)
-    case .close:
-      if let e = r.error { channel.close(error: e.swiftError) } else { channel.close() }
-      return ValueReply(value: nil, error: nil)
+    case .isReady, .isOpen, .close:
+      return ValueReply.of(worker: me) { try Cluster.perform(r, on: channel) }
     case .put, .take, .fetch, .wait:
-      let op = r.op, value = r.value ?? Data()
-      let fiber = spawn { () throws -> Data in
-        switch op {
-        case .put: try channel.put(value, timeout: timeout); return Data()
-        case .take: return try channel.take(timeout: timeout)
-        case .fetch: return try channel.fetch(timeout: timeout)
-        default: try channel.wait(timeout: timeout); return Data()
-        }
-      }
+      let fiber = spawn { try Cluster.perform(r, on: channel) }
       if let id = r.opID { ops.begin(id, fiber) }
       let result = await fiber.result
       if let id = r.opID { ops.end(id) }
       return Cluster.reply(result, on: me)
+    }
+  }
+
+  /// One channel operation on the channel itself, on the calling fiber (blocking ones wait
+  /// here, with the request's timeout): the owner's handler and a local `RemoteChannel` both
+  /// run it. Booleans are answered as the JSON `true`/`false`.
+  static func perform(_ r: ChannelOpRequest, on c: Channel<Data>) throws -> Data {
+    let timeout = r.timeoutNanoseconds.map { Duration.nanoseconds($0) }
+    switch r.op {
+    case .put: try c.put(r.value ?? Data(), timeout: timeout); return Data()
+    case .take: return try c.take(timeout: timeout)
+    case .fetch: return try c.fetch(timeout: timeout)
+    case .wait: try c.wait(timeout: timeout); return Data()
+    case .isReady: return Data((c.isReady ? "true" : "false").utf8)
+    case .isOpen: return Data((c.isOpen ? "true" : "false").utf8)
+    case .close:
+      if let e = r.error { c.close(error: e.swiftError) } else { c.close() }
+      return Data()
     }
   }
 
