@@ -114,7 +114,13 @@ final class Cluster: @unchecked Sendable {
                            timeout: Duration? = nil) throws -> Reply {
     let p = try peer(id)
     let limit = options.maxMessageBytes
-    return try awaitAsync(timeout: timeout) { try await p.call(method, request, maxMessageBytes: limit) }
+    do {
+      return try awaitAsync(timeout: timeout) { try await p.call(method, request, maxMessageBytes: limit) }
+    } catch let e as ProcessExitedError where e.worker == id {
+      // Its connection is gone: it leaves the cluster now, not when (or if) its exit is seen.
+      processExited(id, reason: e.reason)
+      throw e
+    }
   }
 
   /// Records that process `id` is gone: its connection fails every call, the references it
