@@ -36,21 +36,34 @@ static struct sigaction previous_crash[WEFT_CRASH_SIGNALS];
 
 static void write_str(const char *s) { ssize_t r = write(2, s, strlen(s)); (void)r; }
 
-static void write_num(uintptr_t v) {
+// A message line built on the stack and written with one write(2): another thread's output (a
+// warning printed while the crash is reported, say) cannot split it, as it did when the
+// overflow message went out in five writes (CrashHygieneTests, under load).
+struct line { char text[512]; size_t n; };
+
+static void line_add(struct line *l, const char *s) {
+  for (; *s && l->n < sizeof l->text; s++) l->text[l->n++] = *s;
+}
+
+static void line_add_num(struct line *l, uintptr_t v) {
   char buf[32];
   int i = 31;
   buf[i] = 0;
   do { buf[--i] = (char)('0' + v % 10); v /= 10; } while (v && i > 0);
-  write_str(buf + i);
+  line_add(l, buf + i);
 }
 
+static void line_write(const struct line *l) { ssize_t r = write(2, l->text, l->n); (void)r; }
+
 static void overflow_message(uintptr_t stack_size, const char *how) {
-  write_str("fiber stack overflow (stack size ");
-  write_num(stack_size);
-  write_str(" bytes, ");
-  write_str(how);
-  write_str("): pass a larger stackSize to spawn/Fiber, or raise the scheduler's default "
-            "(WEFT_STACK_SIZE)\n");
+  struct line l = { .n = 0 };
+  line_add(&l, "fiber stack overflow (stack size ");
+  line_add_num(&l, stack_size);
+  line_add(&l, " bytes, ");
+  line_add(&l, how);
+  line_add(&l, "): pass a larger stackSize to spawn/Fiber, or raise the scheduler's default "
+               "(WEFT_STACK_SIZE)\n");
+  line_write(&l);
 }
 
 static const char *signal_name(int sig) {
@@ -117,14 +130,11 @@ static void crash_handler(int sig, siginfo_t *info, void *uctx) {
     if ((sig == SIGSEGV || sig == SIGBUS) && s->guard_lo && addr >= s->guard_lo && addr < s->guard_hi) {
       overflow_message(s->stack_size, "guard page hit");
     } else {
-      // One write: another thread's message (a warning, say) must not split the line.
-      char line[256];
-      size_t n = 0;
-      const char *parts[3] = {"Weft: ", signal_name(sig), " on a fiber's stack\n"};
-      for (int p = 0; p < 3; p++)
-        for (const char *c = parts[p]; *c && n < sizeof line; c++) line[n++] = *c;
-      ssize_t r = write(2, line, n);
-      (void)r;
+      struct line l = { .n = 0 };
+      line_add(&l, "Weft: ");
+      line_add(&l, signal_name(sig));
+      line_add(&l, " on a fiber's stack\n");
+      line_write(&l);
       print_crash_backtrace(s, uctx);
     }
     die_of(sig);

@@ -15,6 +15,11 @@ import Glibc
     guard let what = getenv("WEFT_CRASH_CHILD").map({ String(cString: $0) }) else { return }
     switch what {
     case "overflow": _ = try spawn(stackSize: 64 * 1024) { useStack(bytes: 16 << 20) }.fetch()
+    case "overflowWithNoise":
+      // Another thread writes to stderr all the while, as a warning printed at the wrong
+      // moment did: the overflow line must still come out whole.
+      startStderrNoise()
+      _ = try spawn(stackSize: 64 * 1024) { useStack(bytes: 16 << 20) }.fetch()
     case "fatalError": _ = try spawn { () -> Int in crashHygieneTrap("planned crash on a fiber") }.fetch()
     case "abort": _ = try spawn { () -> Int in abort() }.fetch()
     case "offFiber":
@@ -40,6 +45,14 @@ import Glibc
     #expect(run.output.contains("fiber stack overflow (stack size 65536 bytes, guard page hit)"), "\(run.output)")
     #expect(run.signal == SIGSEGV, "\(run)")
     #expect(!run.output.contains("Program crashed"), "\(run.output)")  // Swift's backtracer never ran
+  }
+
+  /// Regression: the overflow line went out in five writes, and a warning another thread
+  /// printed meanwhile landed inside it (seen under load in the TSan suite); it is one write now.
+  @Test func theOverflowLineIsOneWriteThatOtherOutputCannotSplit() {
+    let run = Self.run("overflowWithNoise")
+    #expect(run.output.contains("fiber stack overflow (stack size 65536 bytes, guard page hit): pass a larger stackSize"), "\(run.output.suffix(2000))")
+    #expect(run.signal == SIGSEGV, "\(run.signal)")
   }
 
   @Test func aTrapOnAFiberEndsCleanlyWithItsBacktrace() {
@@ -68,6 +81,15 @@ import Glibc
     #expect(run.output.contains("Program crashed"), "\(run.output)")
     #expect(run.signal == SIGILL || run.signal == SIGTRAP, "\(run)")
   }
+}
+
+/// Starts a thread that writes short lines to stderr until the process ends.
+func startStderrNoise() {
+  var thread = pthread_t()
+  let rc = pthread_create(&thread, nil, { _ -> UnsafeMutableRawPointer? in
+    while true { _ = write(2, "noise\n", 6) }
+  }, nil)
+  precondition(rc == 0, "pthread_create failed: \(rc)")
 }
 
 /// A Swift runtime trap (fatalError) in a function of this file.
