@@ -106,12 +106,14 @@ public class AnyFiber: WaitSite, @unchecked Sendable {
   /// Wake payload: written by the waker before its wake, read by the fiber after it resumes.
   var wakeValue: (any Sendable)? {
     get { wakePayload.pointee.value }
-    set { wakePayload.pointee.value = newValue }
+    set { wakePayload.pointee.value = newValue; wakePayload.pointee.mayHoldPayload = true }
   }
   var wakeError: (any Error)? {
     @inline(__always) get { wakePayload.pointee.error }
-    set { wakePayload.pointee.error = newValue }
+    set { wakePayload.pointee.error = newValue; wakePayload.pointee.mayHoldPayload = true }
   }
+  /// Whether a payload was ever set (`FiberCore.Wake.mayHoldPayload`).
+  @inline(__always) var mayHoldWakePayload: Bool { wakePayload.pointee.mayHoldPayload }
   /// The error the body threw, if it failed.
   public internal(set) var error: (any Error)? {
     get { outcome.pointee.error }
@@ -152,10 +154,11 @@ public class AnyFiber: WaitSite, @unchecked Sendable {
 
   init(sticky: Bool, stackSize: Int, pool: ThreadPool, isThreadFiber: Bool = false,
        invoker: BodyInvoker? = nil, resultLayout: ResultLayout = .none) {
-    self.id = AnyFiber.takeID()
+    let worker = ThreadLocal.worker  // one out-of-line TLS read for the id and the block
+    self.id = AnyFiber.takeID(worker)
     self.stackSize = stackSize
     self.isThreadFiber = isThreadFiber
-    core = FiberCore.allocate(sticky: sticky, pool: pool, invoker: invoker, resultLayout: resultLayout)
+    core = FiberCore.allocate(on: worker, sticky: sticky, pool: pool, invoker: invoker, resultLayout: resultLayout)
     if isThreadFiber {
       state.storeRelaxed(FiberState.running)
       flags.storeRelaxed(FiberFlags.started)
@@ -178,8 +181,8 @@ public class AnyFiber: WaitSite, @unchecked Sendable {
   static var nextID: AtomicWord { idBlock[0] }
   static let idBatch: UInt = 1024
 
-  @inline(__always) private static func takeID() -> UInt64 {
-    if let p = ThreadLocal.worker {
+  @inline(__always) private static func takeID(_ worker: UnsafeMutableRawPointer?) -> UInt64 {
+    if let p = worker {
       return Unmanaged<Worker>.fromOpaque(p)._withUnsafeGuaranteedRef { $0.nextFiberID() }
     }
     return UInt64(nextID.fetchAddRelaxed(1) &+ 1)  // relaxed: only uniqueness matters
@@ -208,11 +211,17 @@ public class AnyFiber: WaitSite, @unchecked Sendable {
     outcome.pointee.invoker = nil
     do {
       try invoker(bodyStorage, resultSlot)
-      flags.fetchOrFull(FiberFlags.hasResult)
+      setFlag(FiberFlags.hasResult)
       return nil
     } catch {
       return error
     }
+  }
+
+  /// F6: sets a flag bit; only the fiber's owner of the moment calls it.
+  @inline(__always) func setFlag(_ bit: UInt) {
+    // Release: pairs with the acquire loads of `isStarted` / `isFailed` on other threads.
+    flags.storeRelease(flags.loadRelaxed() | bit)
   }
 
   // MARK: Public state

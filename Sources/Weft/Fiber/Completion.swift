@@ -33,15 +33,17 @@
 extension AnyFiber {
   /// Runs the body on the fiber's own stack, then completes.
   func runBody() {
-    if let e = wakeError {  // schedule(t, error:) before it ever ran
-      wakeError = nil
-      complete(error: e)
-      return
+    if mayHoldWakePayload {  // most fibers were started with no payload
+      if let e = wakeError {  // schedule(t, error:) before it ever ran
+        wakeError = nil
+        complete(error: e)
+        return
+      }
+      // A value passed when starting (`schedule(t, value:)`, `yield(to: t, value:)` of a
+      // created fiber) goes to the body's first switch, which takes no argument (Julia): drop
+      // it, so the fiber's first `wait()` does not return it.
+      wakeValue = nil
     }
-    // A value passed when starting (`schedule(t, value:)`, `yield(to: t, value:)` of a created
-    // fiber) goes to the body's first switch, which takes no argument (Julia): drop it, so
-    // the fiber's first `wait()` does not return it.
-    wakeValue = nil
     complete(error: invoke())
   }
 
@@ -49,13 +51,10 @@ extension AnyFiber {
     completionLock.lock()
     if let failure {
       outcome.pointee.error = failure
-      flags.fetchOrFull(FiberFlags.failed)
+      setFlag(FiberFlags.failed)  // F6
     }
     // Release (CAS): publishes the result (C1). A late wake may have left `notified`.
-    while true {
-      let s = state.loadAcquire()
-      if state.compareExchangeFull(s, FiberState.done) { break }
-    }
+    _ = state.exchangeFull(FiberState.done)
     var waiters = completion.pointee.waiters.takeAll()
     var hooks: [@Sendable (AnyFiber) -> Void] = []
     if hasColdState, let cold = coldIfAllocated {
@@ -124,7 +123,7 @@ extension AnyFiber {
     guard bottom == FiberRef(self), context == nil else { worker.deque.push(bottom); return false }
     // Taken from a run queue: this worker owns it (F1).
     state.storeRelease(FiberState.running)
-    flags.fetchOrFull(FiberFlags.started)
+    setFlag(FiberFlags.started)  // F6
     run.pointee.stack = waiter.stack
     run.pointee.tsanFiber = waiter.tsanFiber
     worker.current = bottom

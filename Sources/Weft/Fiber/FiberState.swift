@@ -44,6 +44,11 @@ enum FiberState {
 }
 
 /// Bits of `AnyFiber.flags`.
+///
+/// - F6: only the fiber's owner of the moment (FiberState F1: the worker that took it from a
+///   queue to start it, then the fiber itself) sets bits, so setting one is a relaxed load and
+///   a release store (`AnyFiber.setFlag`), not a read-modify-write; readers on other threads
+///   acquire-load the word (`isStarted`, `isFailed` after `done`).
 enum FiberFlags {
   static let started: UInt = 1
   static let failed: UInt = 2

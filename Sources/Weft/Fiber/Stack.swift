@@ -99,7 +99,7 @@ final class StackPool: @unchecked Sendable {
 
   static let slabStacks = 64
   static let sharedCacheLimit = 1024
-  static let workerCacheLimit = 32
+  static var workerCacheLimit: Int { WorkerStackCache.capacity }
   static let trimBatch = 256
 
   /// How many guarded stacks the process may have: half of what `vm.max_map_count` leaves
@@ -157,11 +157,11 @@ final class StackPool: @unchecked Sendable {
   }
 
   /// A stack with at least `size` usable bytes.
-  func take(size: Int, cache: inout [FiberStack]) -> FiberStack {
+  func take(size: Int, cache: inout WorkerStackCache) -> FiberStack {
     var usable = roundUpToPage(max(size, 16 * 1024))
     if usable == defaultUsable { usable = defaultMapped }
     if usable == defaultMapped {
-      if let s = cache.popLast() { return s }
+      if let s = cache.pop() { return s }
       lock.lock.lock()
       if let s = free.popLast() ?? cold.popLast() { lock.lock.unlock(); return s }
       lock.lock.unlock()
@@ -170,16 +170,17 @@ final class StackPool: @unchecked Sendable {
   }
 
   /// Returns a stack after its fiber finished (called on the worker, off that stack).
-  func give(_ stack: FiberStack, cache: inout [FiberStack]) {
+  func give(_ stack: FiberStack, cache: inout WorkerStackCache) {
     guard stack.usable == defaultMapped else { return unmap(stack) }
-    if cache.count < StackPool.workerCacheLimit { cache.append(stack); return }
+    if cache.push(stack) { return }
     lock.lock.withLock { free.append(stack) }
   }
 
   /// Moves a stopping worker's whole cache to the shared list.
-  func giveCached(_ cache: inout [FiberStack]) {
-    lock.lock.withLock { free.append(contentsOf: cache) }
-    cache = []
+  func giveCached(_ cache: inout WorkerStackCache) {
+    var all: [FiberStack] = []
+    while let s = cache.pop() { all.append(s) }
+    lock.lock.withLock { free.append(contentsOf: all) }
   }
 
   /// Releases the memory of at most `trimBatch` cached stacks beyond `sharedCacheLimit`;
@@ -279,5 +280,37 @@ final class StackPool: @unchecked Sendable {
   /// Counts for the state dump and tests.
   var statistics: (guarded: Int, slabs: Int, cachedShared: Int) {
     lock.lock.withLock { (guardedCount, slabs.count, free.count + cold.count) }
+  }
+}
+
+/// A worker's own cache of default-size stacks, last in first out (the warmest first), in a
+/// fixed raw buffer: taking and giving back a stack cost a few instructions, where a Swift
+/// array's `popLast`/`append` cost ~70 per spawn in uniqueness and capacity checks. Owner
+/// only (the worker's thread: its loop and the fibers it runs); `deallocate` frees the buffer,
+/// which must be empty by then (`StackPool.giveCached`).
+struct WorkerStackCache {
+  static let capacity = 32
+  private let slots: UnsafeMutablePointer<FiberStack>
+  private(set) var count = 0
+
+  init() { slots = .allocate(capacity: WorkerStackCache.capacity) }
+
+  @inline(__always) mutating func pop() -> FiberStack? {
+    guard count > 0 else { return nil }
+    count -= 1
+    return (slots + count).move()
+  }
+
+  /// False when full (the caller gives the stack to the shared list instead).
+  @inline(__always) mutating func push(_ stack: FiberStack) -> Bool {
+    guard count < WorkerStackCache.capacity else { return false }
+    (slots + count).initialize(to: stack)
+    count += 1
+    return true
+  }
+
+  func deallocate() {
+    precondition(count == 0, "BUG IN Weft: a worker's stack cache was freed holding \(count) stacks")
+    slots.deallocate()
   }
 }

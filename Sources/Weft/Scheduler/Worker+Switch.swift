@@ -122,12 +122,16 @@ extension Worker {
   }
 
   func start(_ f: AnyFiber) {
-    let size = f.stackSize > 0 ? f.stackSize : defaultStackSize
-    let stack = stacks.take(size: size, cache: &local.pointee.stackCache)
+    let stack: FiberStack
+    if f.stackSize == 0, let cached = local.pointee.stackCache.pop() {
+      stack = cached  // the default size, as every stack in the worker's cache (StackPool.take)
+    } else {
+      stack = stacks.take(size: f.stackSize > 0 ? f.stackSize : defaultStackSize, cache: &local.pointee.stackCache)
+    }
     counters.store(.cachedStacks, local.pointee.stackCache.count)
     f.stack = stack
     Context.make(f, stack: stack)
-    f.flags.fetchOrFull(FiberFlags.started)
+    f.setFlag(FiberFlags.started)  // F6: this worker owns `f` (F1)
     counters.increment(.started)
   }
 

@@ -77,7 +77,8 @@ final class Worker: @unchecked Sendable {
     var pending: PendingAction = .none
     var loopContext: UnsafeMutableRawPointer? = nil
     var tsanFiber: UnsafeMutableRawPointer? = nil
-    var stackCache: [FiberStack] = []
+    var stackCache = WorkerStackCache()
+    var blockCache = FiberBlockCache()
     var randomState: UInt64
   }
 
@@ -129,6 +130,9 @@ final class Worker: @unchecked Sendable {
   deinit {
     if let f = takeRunNext() { f.dropRunReference() }  // abandoned at shutdown (FiberRef O1)
     local.pointee.yielded.free()
+    stacks.giveCached(&local.pointee.stackCache)  // a worker that never ran (`run` gives them back)
+    local.pointee.stackCache.deallocate()
+    local.pointee.blockCache.freeAll()
     words.deallocate()
     counters.deallocate()
     local.deinitialize(count: 1)
@@ -308,6 +312,8 @@ final class Worker: @unchecked Sendable {
     stacks.giveCached(&local.pointee.stackCache)
     counters.store(.cachedStacks, 0)
     ThreadLocal.setWorker(nil)
+    // Fibers freed on this thread from now on go back to malloc (FiberCore B2).
+    local.pointee.blockCache.freeAll()
   }
 
   /// Searches other workers' queues, spinning for up to `searchSpinNanoseconds` before the
