@@ -117,10 +117,10 @@ extension AnyFiber {
     unowned(unsafe) let worker = Worker.currentUnchecked
     // I3: the child gets at least the stack it would have had on its own.
     guard sp &- UInt(bitPattern: stack.lowestUsable) >= worker.inlineRunMinimumFreeStack else { return false }
-    guard let bottom = worker.deque.pop() else { return false }
+    guard let bottom = worker.ownDeque.pop() else { return false }
     // Popped from this worker's deque, it is ours (F1), and a deque holds only migratable
     // fibers of this worker's scheduler and pool (I2). Only one that never ran qualifies (I4).
-    guard bottom == FiberRef(self), context == nil else { worker.deque.push(bottom); return false }
+    guard bottom == FiberRef(self), context == nil else { worker.ownDeque.push(bottom); return false }
     // Taken from a run queue: this worker owns it (F1).
     state.storeRelease(FiberState.running)
     setFlag(FiberFlags.started)  // F6

@@ -1,3 +1,4 @@
+import CWeft
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -155,8 +156,13 @@ enum FiberCore {
 ///   every block has the same size (`FiberCore.totalSize`) and came from malloc.
 /// - B2: the worker frees its cached blocks when its loop ends (and in its deinit), before
 ///   its thread stops counting as a worker; from then on that thread frees to malloc.
+/// - B3: under ThreadSanitizer the cache holds nothing (capacity 0): a block reused from it
+///   reaches its next fiber with no free/malloc pair for TSan to see, and the happens-before
+///   that makes the reuse safe — the last release of the old fiber — is inside the Swift
+///   runtime, which TSan does not instrument, so every reuse read as a race.
 struct FiberBlockCache {
-  static let capacity = 128
+  static let defaultCapacity = 128
+  let capacity = weft_tsan_enabled() ? 0 : FiberBlockCache.defaultCapacity  // B3
   private var head: UnsafeMutableRawPointer? = nil
   private(set) var count = 0
 
@@ -169,7 +175,7 @@ struct FiberBlockCache {
 
   /// False when full (the caller frees the block).
   @inline(__always) mutating func push(_ block: UnsafeMutableRawPointer) -> Bool {
-    guard count < FiberBlockCache.capacity else { return false }
+    guard count < capacity else { return false }
     block.storeBytes(of: head, as: UnsafeMutableRawPointer?.self)
     head = block
     count += 1

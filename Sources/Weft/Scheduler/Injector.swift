@@ -6,30 +6,38 @@
 /// - J1: `count` equals the ring's length whenever the lock is free; it is read without the
 ///   lock (acquire) only to skip taking the lock when empty.
 final class Injector: @unchecked Sendable {
-  // SAFETY: `queue` is guarded by `lock`; `count` is atomic (J1).
+  // SAFETY: `ring` is guarded by `lock`; `count` is atomic (J1).
   private let words = AtomicBlock(cacheAlignedCount: 2)  // 0: lock, 1: count
   private var lock: FutexLock { FutexLock(words[0]) }
   private var countWord: AtomicWord { words[1] }
-  private var queue = LocalQueue()
+  /// Behind a pointer, so that its accesses skip Swift's dynamic exclusivity checks (as
+  /// StickyInbox's FIFO).
+  private let ring: UnsafeMutablePointer<LocalQueue> = {
+    let p = UnsafeMutablePointer<LocalQueue>.allocate(capacity: 1)
+    p.initialize(to: LocalQueue())
+    return p
+  }()
 
   deinit {
-    while let f = queue.popFirst() { f.dropRunReference() }  // abandoned at shutdown (FiberRef O1)
-    queue.free()
+    while let f = ring.pointee.popFirst() { f.dropRunReference() }  // abandoned at shutdown (FiberRef O1)
+    ring.pointee.free()
+    ring.deinitialize(count: 1)
+    ring.deallocate()
     words.deallocate()
   }
 
   func push(_ fiber: FiberRef) {
     lock.lock()
-    queue.append(fiber)
-    countWord.storeRelease(UInt(queue.count))
+    ring.pointee.append(fiber)
+    countWord.storeRelease(UInt(ring.pointee.count))
     lock.unlock()
   }
 
   func pop() -> FiberRef? {
     if countWord.loadAcquire() == 0 { return nil }
     lock.lock()
-    let f = queue.popFirst()
-    countWord.storeRelease(UInt(queue.count))
+    let f = ring.pointee.popFirst()
+    countWord.storeRelease(UInt(ring.pointee.count))
     lock.unlock()
     return f
   }

@@ -264,7 +264,7 @@ public final class Scheduler: @unchecked Sendable {
       return true
     }
     if here.runsMigratable(f.pool) {
-      here.deque.push(ref)
+      here.ownDeque.push(ref)
       here.notifyWork()
     } else {
       let p = pool(for: f.pool)

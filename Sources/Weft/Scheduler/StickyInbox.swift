@@ -13,21 +13,53 @@
 /// - M1: a fiber is in at most one inbox at a time (F1: only runnable fibers are queued), so
 ///   its single `inboxNext` link is free while it is pushed.
 /// - M2: the stack and the FIFO hold uncounted `FiberRef`s (FiberRef O2).
+/// - M3: `pop` is reachable only through the `Owner` view, which is not `Sendable` and lives in
+///   the owning worker's owner-only state (`Worker.Local`); producers get the `Producer` view.
 final class StickyInbox: @unchecked Sendable {
   // SAFETY: `head` is atomic; `local` belongs to the owning worker (M1, M2).
   private let words = AtomicBlock(cacheAlignedCount: 2)  // 0: head of the pushed stack; 1: pending count
   private var head: AtomicWord { words[0] }
   private var pending: AtomicWord { words[1] }
-  private var local = LocalQueue()
+  /// The owner's FIFO, behind a pointer: as a stored `var` of this class, every `pop` paid a
+  /// dynamic exclusivity check (`swift_beginAccess`, ~75 instructions per loop turn).
+  private let local: UnsafeMutablePointer<LocalQueue> = {
+    let p = UnsafeMutablePointer<LocalQueue>.allocate(capacity: 1)
+    p.initialize(to: LocalQueue())
+    return p
+  }()
 
   deinit {
-    while let f = pop() { f.dropRunReference() }  // abandoned at shutdown (FiberRef O1)
-    local.free()
+    while let f = ownerPop() { f.dropRunReference() }  // abandoned at shutdown (FiberRef O1)
+    local.pointee.free()
+    local.deinitialize(count: 1)
+    local.deallocate()
     words.deallocate()
   }
 
-  /// Any thread.
-  func push(_ ref: FiberRef) {
+  /// The owner's side (M3): takes fibers in push order. Made once, by the owner; not
+  /// `Sendable`.
+  struct Owner {
+    // SAFETY: uncounted and borrowed at each use (as WorkStealingDeque.Owner); the owner of
+    // this view keeps the inbox alive (the worker holds `Worker.inboxStorage`, a test its local).
+    let inbox: Unmanaged<StickyInbox>
+    @inline(__always) func pop() -> FiberRef? { inbox._withUnsafeGuaranteedRef { $0.ownerPop() } }
+  }
+
+  /// The producers' side (M3): push from any thread, and the counts.
+  struct Producer: @unchecked Sendable {
+    // SAFETY: as `Owner.inbox`; a worker lives as long as its scheduler's other workers. The
+    // inbox itself is Sendable.
+    let inbox: Unmanaged<StickyInbox>
+    @inline(__always) func push(_ ref: FiberRef) { inbox._withUnsafeGuaranteedRef { $0.producerPush(ref) } }
+    var mayHaveWork: Bool { inbox._withUnsafeGuaranteedRef { $0.mayHaveWork } }
+    var approximateCount: Int { inbox._withUnsafeGuaranteedRef { $0.approximateCount } }
+  }
+
+  /// M3: the owner's view; call once, from the owner.
+  var owner: Owner { Owner(inbox: .passUnretained(self)) }
+  var producer: Producer { Producer(inbox: .passUnretained(self)) }
+
+  fileprivate func producerPush(_ ref: FiberRef) {
     let node = ref.bits  // M2
     pending.fetchAddFull(1)
     var old = head.loadRelaxed()
@@ -40,9 +72,8 @@ final class StickyInbox: @unchecked Sendable {
     }
   }
 
-  /// Owner only.
-  func pop() -> FiberRef? {
-    if let f = local.popFirst() { pending.fetchSubFull(1); return f }
+  fileprivate func ownerPop() -> FiberRef? {
+    if let f = local.pointee.popFirst() { pending.fetchSubFull(1); return f }
     if head.loadRelaxed() == 0 { return nil }
     // Full exchange (acquire side): pairs with the producers' CAS in push.
     var node = head.exchangeFull(0)
@@ -62,10 +93,10 @@ final class StickyInbox: @unchecked Sendable {
         f.inboxNext = 0
         return next
       }
-      local.append(f)
+      local.pointee.append(f)
     }
     pending.fetchSubFull(1)
-    return local.popFirst()
+    return local.pointee.popFirst()
   }
 
   /// True when something may be waiting (any thread): `pending` counts fibers pushed and
@@ -74,6 +105,9 @@ final class StickyInbox: @unchecked Sendable {
   /// Approximate number of fibers waiting (any thread; for dumps).
   var approximateCount: Int { Int(bitPattern: pending.loadRelaxed()) }
 }
+
+@available(*, unavailable, message: "an inbox's owner view stays on the owning thread (M3)")
+extension StickyInbox.Owner: Sendable {}
 
 /// A FIFO ring of uncounted fiber references (FiberRef O2) used by one thread only (or
 /// under a lock). Its buffer is a raw allocation, so appending and popping touch neither a

@@ -18,6 +18,9 @@
 /// - D2: a buffer that was replaced by `grow` stays allocated until the deque is deinitialised,
 ///   so a thief that loaded the old buffer can still read it (its CAS on `top` then decides).
 /// - D3: slots hold uncounted `FiberRef`s (FiberRef O2): pushing and taking touch no count.
+/// - D4: the owner's operations are reachable only through the `Owner` view, which is not
+///   `Sendable` and lives in the owning worker's owner-only state (`Worker.Local`); other
+///   threads get the `Stealer` view (crossbeam-deque's `Worker` / `Stealer`).
 final class WorkStealingDeque: @unchecked Sendable {
   // SAFETY: fields are only touched through atomics (words, slots) or by the owner (retired).
   // `top` (written by thieves) and `bottom` (written by the owner at every push and pop) on
@@ -54,13 +57,38 @@ final class WorkStealingDeque: @unchecked Sendable {
   }
 
   deinit {
-    while let f = pop() { f.dropRunReference() }  // fibers abandoned at shutdown (FiberRef O1)
+    while let f = ownerPop() { f.dropRunReference() }  // fibers abandoned at shutdown (FiberRef O1)
     words.deallocate()
   }
 
-  /// Owner only.
+  /// The owner's side (D4): `push` and `pop` at the bottom, last in first out. Made once, by
+  /// whoever owns the deque; not `Sendable`, so the compiler keeps it from being handed to
+  /// another thread's closure.
+  struct Owner {
+    // SAFETY: uncounted and borrowed at each use, so that the hot path touches no count (an
+    // `unowned(unsafe)` reference was still retained around each call); the owner of this
+    // view keeps the deque alive (the worker holds `Worker.dequeStorage`, a test its local).
+    let deque: Unmanaged<WorkStealingDeque>
+    @inline(__always) func push(_ fiber: FiberRef) { deque._withUnsafeGuaranteedRef { $0.ownerPush(fiber) } }
+    @inline(__always) func pop() -> FiberRef? { deque._withUnsafeGuaranteedRef { $0.ownerPop() } }
+  }
+
+  /// The thieves' side (D4): `steal` at the top and a size estimate, from any thread.
+  struct Stealer: @unchecked Sendable {
+    // SAFETY: as `Owner.deque`; whoever hands out a stealer outlives its users (a worker
+    // lives as long as its scheduler's other workers). The deque itself is Sendable.
+    let deque: Unmanaged<WorkStealingDeque>
+    /// Nil when empty or when it lost a race (the caller may retry).
+    @inline(__always) func steal() -> FiberRef? { deque._withUnsafeGuaranteedRef { $0.thiefSteal() } }
+    var approximateCount: Int { deque._withUnsafeGuaranteedRef { $0.approximateCount } }
+  }
+
+  /// D4: the owner's view; call once, from the owner.
+  var owner: Owner { Owner(deque: .passUnretained(self)) }
+  var stealer: Stealer { Stealer(deque: .passUnretained(self)) }
+
   @inline(__always)
-  func push(_ fiber: FiberRef) {
+  fileprivate func ownerPush(_ fiber: FiberRef) {
     let b = Int(bitPattern: bottom.loadRelaxed())
     // Acquire: pairs with the thieves' CAS on top, so slots they emptied may be reused.
     let t = Int(bitPattern: top.loadAcquire())
@@ -71,9 +99,12 @@ final class WorkStealingDeque: @unchecked Sendable {
     bottom.storeRelease(UInt(bitPattern: b + 1))
   }
 
-  /// Owner only.
   @inline(__always)
-  func pop() -> FiberRef? {
+  fileprivate func ownerPop() -> FiberRef? {
+    // Empty at a glance: thieves only ever raise `top`, so a stale (relaxed) `top` at or
+    // above `bottom` means the deque is empty now; skip the store and the full fence below
+    // (one per loop turn with nothing queued: every yield, every switch through the loop).
+    if Int(bitPattern: bottom.loadRelaxed()) <= Int(bitPattern: top.loadRelaxed()) { return nil }
     let b = Int(bitPattern: bottom.loadRelaxed()) - 1
     bottom.storeRelaxed(UInt(bitPattern: b))
     // Full fence: orders the bottom store before the top load against a thief's
@@ -94,8 +125,7 @@ final class WorkStealingDeque: @unchecked Sendable {
     return FiberRef(bits: raw)
   }
 
-  /// Any thread. Returns nil when empty or when it lost a race (the caller may retry).
-  func steal() -> FiberRef? {
+  fileprivate func thiefSteal() -> FiberRef? {
     // Acquire: pairs with the CAS of other thieves and the owner on top.
     let t = Int(bitPattern: top.loadAcquire())
     // Full fence: pairs with the owner's fence in pop (Lê: fence(seq_cst) in steal).
@@ -132,3 +162,6 @@ final class WorkStealingDeque: @unchecked Sendable {
     return max(0, b - t)
   }
 }
+
+@available(*, unavailable, message: "a deque's owner view stays on the owning thread (D4)")
+extension WorkStealingDeque.Owner: Sendable {}

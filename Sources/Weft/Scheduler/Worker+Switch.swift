@@ -7,10 +7,10 @@ import CWeft
 // - D1 (direct switch): a fiber that parks or yields (or finishes) while this worker's
 //   run-next slot holds a fiber switches straight to that fiber, without passing through the
 //   loop, when the loop would have picked it anyway: the run-next streak is below
-//   `runNextCap`, no timer is pending (the loop fires due timers first) and no Swift job
+//   `RunNextStreak.cap`, no timer is pending (the loop fires due timers first) and no Swift job
 //   waits (the loop runs those at the top of its turn). The streak
 //   counts direct switches as the loop counts run-next picks, so two fibers handing off to
-//   each other still let the loop in every `runNextCap + 1` switches (fairness, timers).
+//   each other still let the loop in every `RunNextStreak.cap + 1` switches (fairness, timers).
 // - D2: the switched-out fiber is published (parked, requeued or freed: `completeSwitch`) by
 //   a hook that runs on the incoming fiber's stack after the outgoing one's context is saved
 //   (`ontop_fcontext`), so F2 holds exactly as for a switch to the loop.
@@ -64,7 +64,7 @@ extension Worker {
   @inline(__always)
   func takeDirectSwitchTarget(finishing: Bool) -> FiberRef? {
     if runNext.loadRelaxed() == 0 { return nil }
-    if !finishing && local.pointee.runNextStreak >= Worker.runNextCap { return nil }
+    if !local.pointee.streak.allowsDirectSwitch(finishing: finishing) { return nil }
     // Acquire: as in findLocalWork (pairs with the deadline's release stores in Timers).
     if nextTimerDeadline.loadAcquire() != UInt.max { return nil }
     // Swift jobs waiting (Interop, JobQueue): the loop runs them at its next turn. Relaxed,
@@ -72,7 +72,7 @@ extension Worker {
     if jobsPending.loadRelaxed() != 0 { return nil }
     guard let next = takeRunNext() else { return nil }
     // A finished fiber's waiter starts a new streak, as after `.finish` in the loop.
-    local.pointee.runNextStreak = finishing ? 1 : local.pointee.runNextStreak + 1
+    local.pointee.streak.countDirectSwitch(finishing: finishing)
     local.pointee.outgoing = local.pointee.current
     next.with { prepareToRun(next, $0) }
     counters.increment(.directSwitches)
@@ -105,8 +105,8 @@ extension Worker {
       return false
     case .finish:
       // A chain of completions (child wakes parent, parent finishes, …) always ends; only
-      // fibers that hand off and park can ping-pong forever, so only they count (runNextCap).
-      local.pointee.runNextStreak = 0
+      // fibers that hand off and park can ping-pong forever, so only they count (RunNextStreak).
+      local.pointee.streak.reset()
       counters.increment(.finished)
       Context.destroyTSanFiber(f)
       if let s = f.stack {
@@ -147,7 +147,7 @@ extension Worker {
     if let home {
       Unmanaged<Worker>.fromOpaque(home)._withUnsafeGuaranteedRef { $0.inbox.push(f) }
     } else {
-      deque.push(f)
+      ownDeque.push(f)
       notifyWork()
     }
   }

@@ -6,9 +6,11 @@ import Glibc
 ///
 /// | field                       | written by                                | read by                 |
 /// |-----------------------------|-------------------------------------------|-------------------------|
-/// | deque                       | owner push/pop, thieves                   | (see WorkStealingDeque) |
+/// | deque (stealer view)        | thieves steal                             | (see WorkStealingDeque) |
+/// | local.ownDeque (owner view) | owner push/pop (D4)                       | owner                   |
 /// | runNext (atomic)            | owner, thieves (CAS)                      | owner, thieves          |
-/// | inbox                       | any thread push, owner                    | (see StickyInbox)       |
+/// | inbox (producer view)       | any thread push                           | (see StickyInbox)       |
+/// | local.ownInbox (owner view) | owner pop (M3)                            | owner                   |
 /// | local (yielded, streak, …)  | owner                                     | owner                   |
 /// | current, pending            | owner thread (loop and the fiber it runs) | owner thread            |
 /// | loopContext                 | the fiber running here (S1)               | the same fiber          |
@@ -47,8 +49,13 @@ final class Worker: @unchecked Sendable {
   let stacks: StackPool
   let timers: Timers
   let defaultStackSize: Int
-  let deque = WorkStealingDeque()
-  let inbox = StickyInbox()
+  /// The queues themselves, held for the views (WorkStealingDeque D4, StickyInbox M3).
+  private let dequeStorage: WorkStealingDeque
+  private let inboxStorage: StickyInbox
+  /// What other threads may do with this worker's queues: steal from its deque, push sticky
+  /// fibers to its inbox. The owner's side is `ownDeque` / `ownInbox`.
+  let deque: WorkStealingDeque.Stealer
+  let inbox: StickyInbox.Producer
   let parker = Parker()
   /// Event counters for `Scheduler.metrics` and L1 (WorkerCounters M1–M3).
   let counters = WorkerCounters()
@@ -65,8 +72,10 @@ final class Worker: @unchecked Sendable {
 
   struct Local {
     var yielded = LocalQueue()
-    var runNextStreak = 0
-    var tick: UInt = 0
+    /// The loop's policies (LoopPolicy.swift).
+    var fairness = FairnessTick()
+    var streak = RunNextStreak()
+    var stealOrder: StealOrder
     var isSearching = false
     /// The fiber running here (uncounted, FiberRef O2). After inline runs (Completion I1) the
     /// fiber that switches out — or finishes — here can differ from the one this loop
@@ -77,9 +86,11 @@ final class Worker: @unchecked Sendable {
     var pending: PendingAction = .none
     var loopContext: UnsafeMutableRawPointer? = nil
     var tsanFiber: UnsafeMutableRawPointer? = nil
+    /// The owner views of this worker's queues (D4, M3): owner-only state, as all of `Local`.
+    let ownDeque: WorkStealingDeque.Owner
+    let ownInbox: StickyInbox.Owner
     var stackCache = WorkerStackCache()
     var blockCache = FiberBlockCache()
-    var randomState: UInt64
   }
 
   var current: FiberRef? {
@@ -99,13 +110,14 @@ final class Worker: @unchecked Sendable {
     set { local.pointee.tsanFiber = newValue }
   }
 
+  /// Owner only (this worker's thread: its loop and the fibers it runs): the owner views of
+  /// its deque and inbox (D4, M3).
+  var ownDeque: WorkStealingDeque.Owner { @inline(__always) get { local.pointee.ownDeque } }
+  var ownInbox: StickyInbox.Owner { @inline(__always) get { local.pointee.ownInbox } }
+
   enum PendingAction { case none, park, yield, finish }
   enum Status: UInt { case starting = 0, running = 1, searching = 2, parked = 3, stopped = 4 }
 
-  static let runNextCap = 3
-  /// How long a searching worker keeps looking before it parks (Go spins a few µs too).
-  static let searchSpinNanoseconds: UInt64 = 20_000
-  static let fairnessInterval: UInt = 61
 
   init(index: Int, poolIndex: Int, pool: Pool, scheduler: Scheduler) {
     self.index = index
@@ -123,8 +135,14 @@ final class Worker: @unchecked Sendable {
     nextTimerDeadline = timers.nextDeadlineAtomic
     inlineRunMinimumFreeStack = UInt(stacks.defaultUsable)
     jobsPending = scheduler.jobs.pendingWord(for: pool)
+    let d = WorkStealingDeque(), i = StickyInbox()
+    dequeStorage = d
+    inboxStorage = i
+    deque = d.stealer
+    inbox = i.producer
     local = .allocate(capacity: 1)
-    local.initialize(to: Local(randomState: UInt64(index &+ 1) &* 0x9E37_79B9_7F4A_7C15))
+    local.initialize(to: Local(stealOrder: StealOrder(seed: UInt64(index &+ 1) &* 0x9E37_79B9_7F4A_7C15),
+                               ownDeque: d.owner, ownInbox: i.owner))
   }
 
   deinit {
@@ -192,7 +210,7 @@ final class Worker: @unchecked Sendable {
     // Full exchange: pairs with a thief's CAS in `stealRunNext`.
     let old = runNext.exchangeFull(f.bits)
     if let old = FiberRef(bits: old) {
-      deque.push(old)
+      ownDeque.push(old)
       notifyWork()
     }
   }
@@ -218,54 +236,61 @@ final class Worker: @unchecked Sendable {
 
   // MARK: Finding work
 
-  /// Local work first, then the pool's shared queues. Owner only.
+  /// Local work first, then the pool's shared queues. Owner only. The steps, in order:
+  /// due timers, the fairness turn, the run-next slot (capped), the local queues, then the
+  /// fibers that yielded.
   func findLocalWork() -> FiberRef? {
-    // Due timers first, at every switch (T1: one atomic load when none is pending): their
-    // fibers go to run-next or the inbox, ahead of yielded work, so a timer is late by one
-    // slice at most while fibers yield (looking every 61st tick made that 61 slices).
+    fireDueTimers()
+    if let f = fairnessTurn() { return f }
+    if let f = runNextPick() { return f }
+    // Yielded fibers last: yield() goes behind everything runnable, injected work included.
+    return ownDeque.pop() ?? ownInbox.pop() ?? injector.pop() ?? local.pointee.yielded.popFirst()
+  }
+
+  /// Due timers first, at every switch (T1: one atomic load when none is pending): their
+  /// fibers go to run-next or the inbox, ahead of yielded work, so a timer is late by one
+  /// slice at most while fibers yield (looking every 61st tick made that 61 slices).
+  @inline(__always) private func fireDueTimers() {
     // Acquire: pairs with the release stores of the deadline in Timers.add / removeAt.
     let next = nextTimerDeadline.loadAcquire()
     if next != UInt.max { timers.fireDue(next: UInt64(next)) }
-    local.pointee.tick &+= 1
-    if local.pointee.tick % Worker.fairnessInterval == 0 {
-      // Go's fairness rule: now and then look at the shared queues first. Which of the two
-      // goes first alternates, so that a busy inbox (sticky fibers waking each other) cannot
-      // starve the injector, nor a busy injector the inbox.
-      let injectorFirst = (local.pointee.tick / Worker.fairnessInterval) & 1 == 0
-      if let f = injectorFirst ? injector.pop() ?? inbox.pop() : inbox.pop() ?? injector.pop() {
-        local.pointee.runNextStreak = 0
-        return f
-      }
-    }
-    if let f = takeRunNext() {
-      if local.pointee.runNextStreak < Worker.runNextCap { local.pointee.runNextStreak += 1; return f }
-      local.pointee.yielded.append(f)  // two fibers handing off to each other must let the rest run
-    }
-    local.pointee.runNextStreak = 0
-    // Yielded fibers last: yield() goes behind everything runnable, injected work included.
-    return deque.pop() ?? inbox.pop() ?? injector.pop() ?? local.pointee.yielded.popFirst()
   }
 
-  /// Steals from the other workers of the pool, starting at a random one.
+  /// FairnessTick: now and then the shared queues before the local ones.
+  @inline(__always) private func fairnessTurn() -> FiberRef? {
+    let f: FiberRef?
+    switch local.pointee.fairness.next() {
+    case .localFirst: return nil
+    case .injectorFirst: f = injector.pop() ?? ownInbox.pop()
+    case .inboxFirst: f = ownInbox.pop() ?? injector.pop()
+    }
+    if f != nil { local.pointee.streak.reset() }
+    return f
+  }
+
+  /// RunNextStreak: the run-next fiber, unless the streak is at its cap; then it waits
+  /// behind the others (two fibers handing off to each other must let the rest run).
+  @inline(__always) private func runNextPick() -> FiberRef? {
+    if let f = takeRunNext() {
+      if local.pointee.streak.admitFromLoop() { return f }
+      local.pointee.yielded.append(f)
+    }
+    local.pointee.streak.reset()
+    return nil
+  }
+
+  /// Steals from the other workers of the pool in StealOrder, then takes from the injector.
   func steal() -> FiberRef? {
     let workers = pool.workers
-    let n = workers.count
-    if n > 1 {
-      var r = local.pointee.randomState  // xorshift64
-      r ^= r << 13
-      r ^= r >> 7
-      r ^= r << 17
-      local.pointee.randomState = r
-      let start = Int(r % UInt64(n))
+    if workers.count > 1 {
       counters.increment(.stealAttempts)
-      for round in 0..<2 {
-        for k in 0..<n {
-          let victim = workers[(start + k) % n]
-          if victim === self { continue }
-          if let f = victim.deque.steal() { counters.increment(.steals); return f }
-          if round == 1, let f = victim.stealRunNext() { counters.increment(.steals); return f }
-        }
+      var found: FiberRef? = nil
+      _ = local.pointee.stealOrder.forEachVisit(count: workers.count, me: poolIndex) { visit in
+        let victim = workers[visit.victim]
+        found = victim.deque.steal() ?? (visit.includingRunNext ? victim.stealRunNext() : nil)
+        return found != nil
       }
+      if let found { counters.increment(.steals); return found }
     }
     return injector.pop()
   }
@@ -316,7 +341,7 @@ final class Worker: @unchecked Sendable {
     local.pointee.blockCache.freeAll()
   }
 
-  /// Searches other workers' queues, spinning for up to `searchSpinNanoseconds` before the
+  /// Searches other workers' queues, spinning for up to `SearchBudget.spinNanoseconds` before the
   /// caller parks (DESIGN.md: bounded spinning, then park). While it searches, producers do
   /// not issue futex wakes (W2), so a worker that finds its next fiber within the spin never
   /// costs a sleep and a wake — in a sequential hand-off (a chain of spawns, a ping-pong
@@ -325,7 +350,7 @@ final class Worker: @unchecked Sendable {
     if !local.pointee.isSearching { local.pointee.isSearching = idle.transitionToSearching() }
     guard local.pointee.isSearching else { return nil }
     status.storeRelease(Status.searching.rawValue)
-    var deadline: UInt64 = 0
+    var budget = SearchBudget()
     while true {
       if let f = steal() ?? findLocalWork() {
         endSearching()
@@ -337,8 +362,7 @@ final class Worker: @unchecked Sendable {
       // I/O hook (Go's findRunnable polls the network while spinning): fibers whose I/O is
       // ready go to this worker's queues, found by the next round.
       if scheduler.io.pollBeforeParking() { continue }
-      let now = monotonicNanoseconds()
-      if deadline == 0 { deadline = now &+ Worker.searchSpinNanoseconds } else if now >= deadline { return nil }
+      if !budget.keepSearching(now: monotonicNanoseconds()) { return nil }
       for _ in 0..<64 { cpuRelax() }
     }
   }

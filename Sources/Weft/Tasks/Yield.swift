@@ -8,13 +8,19 @@ import Glibc
 /// stays runnable and continues at once if nothing else is runnable. On a thread that is not
 /// a worker it yields the OS thread.
 public func yield() {
-  guard let p = ThreadLocal.fiber, let worker = Worker.current else {
+  guard let p = ThreadLocal.fiber, let w = ThreadLocal.worker else {
     sched_yield()
     return
   }
-  let me = Unmanaged<AnyFiber>.fromOpaque(p).takeUnretainedValue()
-  worker.pending = .yield
-  Context.switchOut(me, from: worker)
+  // Both borrowed, as in `park()` (a counted worker and fiber were two retains and two
+  // releases per yield): the fiber is alive while it runs (FiberRef O1), and the worker is
+  // not used after the switch (the fiber may resume on another one).
+  Unmanaged<Worker>.fromOpaque(w)._withUnsafeGuaranteedRef { worker in
+    Unmanaged<AnyFiber>.fromOpaque(p)._withUnsafeGuaranteedRef { me in
+      worker.pending = .yield
+      Context.switchOut(me, from: worker)
+    }
+  }
 }
 
 /// Julia's `yield(t, arg)`: `schedule(t, value:)` and switch to `t` before anything else.

@@ -26,7 +26,7 @@ extension LockFreeStressTests {
       var last = -1, outOfOrder = 0, tries = 0
       while true {
         let finished = ownerDone.value != 0  // read before the steal: then nil means empty for good
-        if let f = d.steal() {
+        if let f = d.stealer.steal() {
           let i = ledger.take(f)
           if i <= last { outOfOrder += 1 }
           last = i
@@ -55,11 +55,11 @@ extension LockFreeStressTests {
           var lastPopped = Int.max  // pops since the last push must come out in decreasing order
           while next < ledger.count {
             let burst = min(Int(rng.next() % 64) + 1, ledger.count - next)
-            for _ in 0..<burst { d.push(ledger.fibers[next]); next += 1 }
+            for _ in 0..<burst { d.owner.push(ledger.fibers[next]); next += 1 }
             lastPopped = Int.max
             var firstPop = true
             for _ in 0..<Int(rng.next() % 48) {
-              guard let f = d.pop() else { break }
+              guard let f = d.owner.pop() else { break }
               let i = ledger.take(f)
               // LIFO: the first pop after a burst returns its last fiber (else it was stolen as
               // the only element, and pop returns nil); then each pop returns an older one.
@@ -69,14 +69,14 @@ extension LockFreeStressTests {
             }
             dawdle(&rng)
           }
-          while let f = d.pop() { ledger.take(f) }
+          while let f = d.owner.pop() { ledger.take(f) }
           ownerDone.store(1)
         }
       }
       #expect(ledger.problems == "")
       #expect(orderErrors.value == 0, "a thief stole out of push order")
       #expect(lifoErrors.value == 0, "the owner popped out of LIFO order")
-      #expect(d.approximateCount == 0 && d.pop() == nil)
+      #expect(d.approximateCount == 0 && d.owner.pop() == nil)
     }
 
     @Test func growthWhileStealing() {
@@ -89,8 +89,8 @@ extension LockFreeStressTests {
             orderErrors.increment(by: Self.thief(d, ledger, ownerDone: ownerDone))
             return
           }
-          for f in ledger.fibers { d.push(f) }
-          while let f = d.pop() { ledger.take(f) }
+          for f in ledger.fibers { d.owner.push(f) }
+          while let f = d.owner.pop() { ledger.take(f) }
           ownerDone.store(1)
         }
       }
@@ -114,16 +114,16 @@ extension LockFreeStressTests {
             if t > 0 {
               round.spinYielding { $0 > r }
               dawdle(&rng)
-              if let f = d.steal() { ledger.take(f); thiefWins.increment() }
+              if let f = d.stealer.steal() { ledger.take(f); thiefWins.increment() }
               arrived.increment()
               continue
             }
-            d.push(ledger.fibers[r])
+            d.owner.push(ledger.fibers[r])
             round.store(r + 1)  // release: the push happens before any thief's steal of round r
             let mode = rng.next() % 3
             if mode == 1 { dawdle(&rng) }
             if mode == 2 { arrived.spinYielding { $0 >= (r + 1) * Self.thieves } }
-            if let f = d.pop() { ledger.take(f); ownerWins.increment() }
+            if let f = d.owner.pop() { ledger.take(f); ownerWins.increment() }
             arrived.spinYielding { $0 >= (r + 1) * Self.thieves }
             if ledger.takes(of: r) != 1 || d.approximateCount != 0 { lost.increment() }
           }
@@ -149,11 +149,11 @@ extension LockFreeStressTests {
           var rng = SplitMix(seed: 0xE0)
           for i in 0..<pairs {
             for _ in 0..<Int(rng.next() % 8) {
-              if d.pop() != nil { phantom.increment() }
+              if d.owner.pop() != nil { phantom.increment() }
             }
-            d.push(ledger.fibers[i])  // a single element: the owner's pop and the thieves race
+            d.owner.push(ledger.fibers[i])  // a single element: the owner's pop and the thieves race
             for _ in 0..<rng.next() % 32 { cpuRelax() }  // let thieves see it, at varied offsets
-            if let f = d.pop() { ledger.take(f) }
+            if let f = d.owner.pop() { ledger.take(f) }
           }
           ownerDone.store(1)
         }
@@ -163,10 +163,10 @@ extension LockFreeStressTests {
       #expect(orderErrors.value == 0)
       // The indices survived the hammer: a plain LIFO round trip still works.
       let extra = (0..<1000).map { _ in Fiber<Void>(sticky: false) {} as AnyFiber }
-      for f in extra { d.push(f) }
+      for f in extra { d.owner.push(f) }
       #expect(d.approximateCount == extra.count)
-      for f in extra.reversed() { #expect(d.pop() === f) }
-      #expect(d.pop() == nil && d.steal() == nil)
+      for f in extra.reversed() { #expect(d.owner.pop() === f) }
+      #expect(d.owner.pop() == nil && d.stealer.steal() == nil)
     }
 
     /// D3: the deque holds one retain per fiber and drops it when it dies.
@@ -178,10 +178,10 @@ extension LockFreeStressTests {
         for _ in 0..<100 {
           let f: AnyFiber = Fiber<Void>(sticky: false) {}
           weak.append(Weak(fiber: f))
-          d.push(FiberRef.takeRunReference(f))  // as Scheduler.submit does (FiberRef O1)
+          d.owner.push(FiberRef.takeRunReference(f))  // as Scheduler.submit does (FiberRef O1)
         }
-        for _ in 0..<30 { d.steal()?.dropRunReference() }
-        for _ in 0..<30 { d.pop()?.dropRunReference() }
+        for _ in 0..<30 { d.stealer.steal()?.dropRunReference() }
+        for _ in 0..<30 { d.owner.pop()?.dropRunReference() }
         #expect(d.approximateCount == 40)
       }
       #expect(weak.allSatisfy { $0.fiber == nil }, "fibers left in the deque were never released")

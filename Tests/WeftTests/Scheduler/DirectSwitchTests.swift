@@ -12,7 +12,7 @@ import Glibc
 
 @Suite struct DirectSwitchTests {
   /// A ping-pong over two autoreset events: most hand-offs are direct, but the loop still
-  /// takes every (runNextCap + 1)-th switch (the streak counts direct switches).
+  /// takes every (RunNextStreak.cap + 1)-th switch (the streak counts direct switches).
   @Test func handOffsSwitchDirectlyWithinTheRunNextCap() throws {
     try withScheduler(threads: 1) { s in
       let rounds = 2_000
@@ -30,7 +30,7 @@ import Glibc
       let parks = m.parks - base.parks
       #expect(direct >= rounds, "only \(direct) of \(parks) parks switched directly")
       // At most runNextCap direct switches in a row, then one through the loop.
-      let cap = Worker.runNextCap
+      let cap = RunNextStreak.cap
       #expect(direct <= (parks + 2) * cap / (cap + 1) + 2, "\(direct) direct switches for \(parks) parks")
     }
   }

@@ -64,12 +64,12 @@ extension LockFreeStressTests {
             case 4:
               if let f = w.takeRunNext() { ledger.take(f) }
             case 5, 6:
-              if let f = w.deque.pop() { ledger.take(f) }
+              if let f = w.ownDeque.pop() { ledger.take(f) }
             default:
               dawdle(&rng)
             }
           }
-          while let f = w.takeRunNext() ?? w.deque.pop() { ledger.take(f) }
+          while let f = w.takeRunNext() ?? w.ownDeque.pop() { ledger.take(f) }
           ownerDone.store(1)
         }
         #expect(!w.hasRunNext && w.deque.approximateCount == 0)

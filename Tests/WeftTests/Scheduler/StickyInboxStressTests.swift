@@ -33,7 +33,7 @@ extension LockFreeStressTests {
           if t > 0 {
             let p = t - 1
             for i in (p * n)..<((p + 1) * n) {
-              inbox.push(ledger.fibers[i])
+              inbox.producer.push(ledger.fibers[i])
               if i % 16 == 0 { dawdle(&rng) }
             }
             producersDone.increment()
@@ -43,7 +43,7 @@ extension LockFreeStressTests {
           var taken = 0, tries = 0
           while taken < ledger.count {
             let allPushed = producersDone.value == producers  // read before the pop
-            guard let f = inbox.pop() else {
+            guard let f = inbox.owner.pop() else {
               if allPushed { lost.increment(); break }  // everything pushed, inbox empty, items missing
               backOff(&tries)
               continue
@@ -56,7 +56,7 @@ extension LockFreeStressTests {
             expected[p] = i + 1
             if ownerPause && taken % 8 == 0 { dawdle(&rng) }
           }
-          if inbox.pop() != nil || inbox.mayHaveWork || inbox.approximateCount != 0 { lost.increment() }
+          if inbox.owner.pop() != nil || inbox.mayHaveWork || inbox.approximateCount != 0 { lost.increment() }
         }
       }
       return (ledger, outOfOrder.value, lost.value, links.value)
@@ -90,14 +90,14 @@ extension LockFreeStressTests {
       withWatchdog(120) {
         onThreads(2) { t in
           if t == 1 {
-            for (i, f) in ledger.fibers.enumerated() { inbox.push(f); pushed.store(i + 1) }
+            for (i, f) in ledger.fibers.enumerated() { inbox.producer.push(f); pushed.store(i + 1) }
             return
           }
           var next = 0, tries = 0
           while next < n {
             let known = pushed.value  // pushes completed before this read
             if next < known && !inbox.mayHaveWork { errors.increment() }  // a pushed fiber is unseen
-            guard let f = inbox.pop() else {
+            guard let f = inbox.owner.pop() else {
               if next < known { errors.increment() }
               backOff(&tries)
               continue
@@ -109,7 +109,7 @@ extension LockFreeStressTests {
       }
       #expect(errors.value == 0)
       #expect(ledger.problems == "")
-      #expect(!inbox.mayHaveWork && inbox.pop() == nil)
+      #expect(!inbox.mayHaveWork && inbox.owner.pop() == nil)
     }
 
     /// FiberRef O1: fibers still in the inbox when it dies (on the stack or in the owner's
@@ -122,8 +122,8 @@ extension LockFreeStressTests {
         for i in 0..<100 {
           let f: AnyFiber = Fiber<Void> {}
           weak.append(Weak(fiber: f))
-          inbox.push(FiberRef.takeRunReference(f))  // as Scheduler.submit does (FiberRef O1)
-          if i == 49 { inbox.pop()?.dropRunReference() }  // moves 50 into the owner's FIFO, takes one
+          inbox.producer.push(FiberRef.takeRunReference(f))  // as Scheduler.submit does (FiberRef O1)
+          if i == 49 { inbox.owner.pop()?.dropRunReference() }  // moves 50 into the owner's FIFO, takes one
         }
         #expect(inbox.approximateCount == 99)
       }

@@ -4,11 +4,11 @@
 // ledger keeps alive (never submitted, so without a run reference): these overloads let them
 // pass and compare `AnyFiber`s where the queues take and return uncounted `FiberRef`s.
 
-extension WorkStealingDeque {
+extension WorkStealingDeque.Owner {
   func push(_ f: AnyFiber) { push(FiberRef(f)) }
 }
 
-extension StickyInbox {
+extension StickyInbox.Producer {
   func push(_ f: AnyFiber) { push(FiberRef(f)) }
 }
 
