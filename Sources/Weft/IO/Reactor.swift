@@ -20,6 +20,14 @@ import Glibc
 // - P4 (the monitor): a thread that, every 10 ms, if fibers wait on the reactor and no
 //   poll has run for 10 ms (every worker is computing), polls without blocking and fires due
 //   timers, so a read completes and a sleep ends although no worker is idle.
+// - P5 (one hot poller): a worker that runs out of fibers polls before it searches
+//   (Worker.readyIO), so fibers handing off through sockets stay on it. An idle worker must
+//   not take the BLOCKING role from under such a worker (the hot one could not poll any more,
+//   and every event became a kernel wake of the blocked one and a context switch): while
+//   another worker polled within `hotPollWindow`, a parking worker sleeps on its futex for
+//   at most `hotPollRecheck` and looks again, instead of blocking in the backend. A fiber
+//   that starts to wait kicks a parked worker to poll only when its own worker has other
+//   fibers queued (else that worker polls next itself).
 //
 // | field             | written by                                | read by                |
 // |-------------------|-------------------------------------------|------------------------|
@@ -35,13 +43,15 @@ final class Reactor: @unchecked Sendable {
   // the poller role (P1); the rest is atomic or immutable after init.
   let backend: any ReactorBackend
   unowned(unsafe) let scheduler: Scheduler
-  private let words = AtomicBlock(count: 6)  // 0 role, 1 waiters, 2 lastPoll, 3 stop, 4 lock, 5 registered
+  private let words = AtomicBlock(count: 7)  // 0 role, 1 waiters, 2 lastPoll, 3 stop, 4 lock, 5 registered, 6 lastPoller
   private var role: AtomicWord { words[0] }
   private var waiters: AtomicWord { words[1] }
   private var lastPoll: AtomicWord { words[2] }
   private var stop: AtomicWord { words[3] }
   private var lock: FutexLock { FutexLock(words[4]) }
   private var registered: AtomicWord { words[5] }
+  /// P5: who released the role last: a worker's index + 1, or 0 (the monitor, a thread).
+  private var lastPoller: AtomicWord { words[6] }
   private var retired: [Unmanaged<IODescriptor>] = []
   static let capacity = 256
   private let masks = UnsafeMutablePointer<UInt32>.allocate(capacity: Reactor.capacity)
@@ -51,6 +61,10 @@ final class Reactor: @unchecked Sendable {
   static let free: UInt = 0, polling: UInt = 1, blocking: UInt = 2
   /// P4: how long nobody may have polled before the monitor does.
   static let monitorInterval: UInt64 = 10_000_000
+  /// P5: a worker that polled this recently is polling hot; one that parks meanwhile looks
+  /// again after `hotPollRecheck` (well under io_wake_latency's 1 ms).
+  static let hotPollWindow: UInt64 = 50_000
+  static let hotPollRecheck: Int64 = 250_000
 
   init(scheduler: Scheduler, backend: any ReactorBackend) {
     self.scheduler = scheduler
@@ -100,11 +114,31 @@ final class Reactor: @unchecked Sendable {
     // Full: pairs with the idle worker's load in `hasWaiters` (a parking worker that misses
     // this increment re-checks after its own fence, W1 style; the kick below covers the rest).
     waiters.fetchAddFull(1)
-    // A fiber now waits on I/O: make sure somebody will block in the backend. With a
-    // BLOCKING poller in place this is one load; else wake a parked worker (if any, and none
-    // searches) so that it parks again as the poller. Its cost is the wake of Timers T2.
-    if role.loadAcquire() != Reactor.blocking { scheduler.wakeParkedWorkerForTimers() }
+    // A fiber now waits on I/O: make sure somebody will poll. With a BLOCKING poller in
+    // place this is one load. A worker with nothing else queued polls next itself (P5);
+    // else wake a parked worker (if any, and none searches) so that it parks again as the
+    // poller. Its cost is the wake of Timers T2.
+    if role.loadAcquire() != Reactor.blocking && !callerPollsNext() { scheduler.wakeParkedWorkerForTimers() }
   }
+
+  /// P5: the calling thread is a worker of this scheduler with no other fiber queued, so once
+  /// the calling fiber parks its loop polls before anything else (Worker.readyIO).
+  @inline(__always) private func callerPollsNext() -> Bool {
+    guard let w = ThreadLocal.worker else { return false }
+    return Unmanaged<Worker>.fromOpaque(w)._withUnsafeGuaranteedRef { worker in
+      worker.schedulerRaw == Unmanaged.passUnretained(scheduler).toOpaque() && worker.hasNothingQueued
+    }
+  }
+
+  /// P5: whether a worker other than `me` (an index) polled within `hotPollWindow` of `now`.
+  func anotherWorkerPollsHot(me: Int, now: UInt64 = monotonicNanoseconds()) -> Bool {
+    let by = lastPoller.loadRelaxed()
+    guard by != 0, by != UInt(me + 1) else { return false }
+    return now &- UInt64(lastPoll.loadRelaxed()) < Reactor.hotPollWindow
+  }
+
+  /// When the role was last released (monotonic ns; P4, P5).
+  var lastPollTime: UInt64 { UInt64(lastPoll.loadRelaxed()) }
 
   @inline(__always) func waiterLeft() { waiters.fetchSubFull(1) }
 
@@ -119,8 +153,10 @@ final class Reactor: @unchecked Sendable {
     role.compareExchangeAcquire(Reactor.free, kind)
   }
 
-  func releaseRole() {
-    lastPoll.storeRelaxed(UInt(monotonicNanoseconds()))  // P4: only a heuristic
+  /// - Parameter worker: the releasing worker's index, or nil (the monitor).
+  func releaseRole(by worker: Int?) {
+    lastPoll.storeRelaxed(UInt(monotonicNanoseconds()))  // P4, P5: only heuristics
+    lastPoller.storeRelaxed(worker.map { UInt($0 + 1) } ?? 0)
     role.storeRelease(Reactor.free)  // pairs with the next tryAcquire
   }
 
@@ -154,11 +190,12 @@ final class Reactor: @unchecked Sendable {
 
   /// A non-blocking poll, if nobody polls now and fibers wait; wakes what it found. Returns
   /// whether it woke any fiber.
-  func pollNow() -> Bool {
+  /// - Parameter worker: the polling worker's index, or nil (the monitor).
+  func pollNow(by worker: Int?) -> Bool {
     guard hasWaiters, tryAcquire(Reactor.polling) else { return false }
     var ready: [AnyFiber] = []
     poll(timeoutNanoseconds: 0, into: &ready)
-    releaseRole()
+    releaseRole(by: worker)
     for f in ready { f.wake() }
     return !ready.isEmpty
   }
@@ -182,7 +219,7 @@ final class Reactor: @unchecked Sendable {
       stop.futexWait(expected: 0, timeoutNanoseconds: Int64(Reactor.monitorInterval))
       if stop.loadAcquire() != 0 { break }
       let idleFor = monotonicNanoseconds() &- UInt64(lastPoll.loadRelaxed())
-      if idleFor >= Reactor.monitorInterval { _ = pollNow() }
+      if idleFor >= Reactor.monitorInterval { _ = pollNow(by: nil) }
       scheduler.timers.fireDue()
     }
   }

@@ -50,9 +50,9 @@ final class SchedulerIO: @unchecked Sendable {
 
   /// Worker.run, before `parkIdle`: idle workers poll without blocking (P1). True when it
   /// made fibers runnable (the loop looks for work again instead of parking).
-  @inline(__always) func pollBeforeParking() -> Bool {
+  @inline(__always) func pollBeforeParking(worker: Int) -> Bool {
     guard let r = started else { return false }
-    return r.pollNow()
+    return r.pollNow(by: worker)
   }
 
   /// Worker.parkIdle, instead of `parker.park`: with fibers waiting on I/O and the poller role
@@ -60,8 +60,19 @@ final class SchedulerIO: @unchecked Sendable {
   /// with the same timeout (the earliest timer's, when it holds the timer role: timers and
   /// I/O share the one wait); else it parks as before. Returns the fibers the poll made
   /// runnable; the worker wakes them once it counts as unparked again (`wake(_:)`).
-  func park(_ parker: Parker, timeoutNanoseconds: Int64) -> [AnyFiber] {
-    guard let r = started, r.hasWaiters, r.tryAcquire(Reactor.blocking) else {
+  func park(_ parker: Parker, timeoutNanoseconds: Int64, worker: Int) -> [AnyFiber] {
+    guard let r = started, r.hasWaiters else {
+      parker.park(timeoutNanoseconds: timeoutNanoseconds)
+      return []
+    }
+    if r.anotherWorkerPollsHot(me: worker) {
+      // P5: leave the role to the worker polling hot; look again soon (a negative timeout
+      // means none).
+      let recheck = timeoutNanoseconds < 0 ? Reactor.hotPollRecheck : min(timeoutNanoseconds, Reactor.hotPollRecheck)
+      parker.park(timeoutNanoseconds: recheck)
+      return []
+    }
+    guard r.tryAcquire(Reactor.blocking) else {
       parker.park(timeoutNanoseconds: timeoutNanoseconds)
       return []
     }
@@ -69,7 +80,7 @@ final class SchedulerIO: @unchecked Sendable {
     parker.parkPolling(timeoutNanoseconds: timeoutNanoseconds, interruptFD: r.backend.interruptDescriptor) { t in
       r.poll(timeoutNanoseconds: t, into: &ready)
     }
-    r.releaseRole()
+    r.releaseRole(by: worker)
     return ready
   }
 

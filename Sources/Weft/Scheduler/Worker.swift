@@ -295,6 +295,13 @@ final class Worker: @unchecked Sendable {
     return injector.pop()
   }
 
+  /// Reactor P5: nothing but the running fiber here, so the loop polls next (any thread
+  /// may ask; the owner-only `yielded` count is read racily, as a hint).
+  var hasNothingQueued: Bool {
+    runNext.loadRelaxed() == 0 && deque.approximateCount == 0 && !inbox.mayHaveWork
+      && local.pointee.yielded.count == 0 && injector.isEmpty && jobsPending.loadRelaxed() == 0
+  }
+
   /// W1: anything this worker could run, looked at after registering as parked.
   private func workVisible() -> Bool {
     if inbox.mayHaveWork || !injector.isEmpty || scheduler.isShuttingDown { return true }
@@ -315,7 +322,7 @@ final class Worker: @unchecked Sendable {
     while true {
       // Interop (Interop/JobQueue.swift): Swift jobs run here, between fibers, in batches.
       if jobsPending.loadRelaxed() != 0 { scheduler.jobs.runBatch(on: self) }
-      if let f = findLocalWork() ?? searchForWork() {
+      if let f = findLocalWork() ?? readyIO() ?? searchForWork() {
         runFiber(f)
         continue
       }
@@ -330,7 +337,7 @@ final class Worker: @unchecked Sendable {
         break
       }
       // I/O hook (IO/SchedulerIO.swift): an idle worker polls the reactor without blocking.
-      if scheduler.io.pollBeforeParking() { continue }
+      if scheduler.io.pollBeforeParking(worker: index) { continue }
       parkIdle()
     }
     status.storeRelease(Status.stopped.rawValue)
@@ -339,6 +346,17 @@ final class Worker: @unchecked Sendable {
     ThreadLocal.setWorker(nil)
     // Fibers freed on this thread from now on go back to malloc (FiberCore B2).
     local.pointee.blockCache.freeAll()
+  }
+
+  /// I/O hook, before searching (Go's findRunnable polls the network before it steals): the
+  /// fibers whose I/O is ready are woken onto this worker's queues and the first runs here.
+  /// A worker handing off through sockets (an echo round trip: the peer's bytes are readable
+  /// as soon as its write returns) then never enters the searching state, whose end wakes
+  /// another worker (W2), which took the poller role and made every round trip a futex wake
+  /// and two context switches (echo_rtt: 0.65 context switches per round trip, now ~0).
+  @inline(__always) private func readyIO() -> FiberRef? {
+    guard scheduler.io.pollBeforeParking(worker: index) else { return nil }
+    return findLocalWork()
   }
 
   /// Searches other workers' queues, spinning for up to `SearchBudget.spinNanoseconds` before the
@@ -361,7 +379,7 @@ final class Worker: @unchecked Sendable {
       if scheduler.isShuttingDown { return nil }
       // I/O hook (Go's findRunnable polls the network while spinning): fibers whose I/O is
       // ready go to this worker's queues, found by the next round.
-      if scheduler.io.pollBeforeParking() { continue }
+      if scheduler.io.pollBeforeParking(worker: index) { continue }
       if !budget.keepSearching(now: monotonicNanoseconds()) { return nil }
       for _ in 0..<64 { cpuRelax() }
     }
@@ -391,7 +409,7 @@ final class Worker: @unchecked Sendable {
       counters.increment(.sleeps)
       // I/O hook: parks on the futex, or, as the reactor's blocking poller, in epoll_wait with
       // the same timeout; returns the fibers that I/O made runnable, woken below.
-      ioReady = scheduler.io.park(parker, timeoutNanoseconds: timeout)
+      ioReady = scheduler.io.park(parker, timeoutNanoseconds: timeout, worker: index)
       wasTimerSleeper = timers.releaseSleeper(self)
     }
     local.pointee.isSearching = idle.transitionFromParked(poolIndex)

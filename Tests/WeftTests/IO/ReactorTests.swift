@@ -103,6 +103,40 @@ private func writeByte(_ d: IODescriptor, _ v: UInt8) throws {
     }
   }
 
+  /// P5: a parking worker leaves the blocking role to another worker that polled within the
+  /// window, and only to another one: not to itself, not to the monitor, not after the window.
+  @Test func aParkingWorkerDefersOnlyToAnotherWorkerPollingHot() throws {
+    try onScheduler(threads: 1) {
+      let (r, w) = try makePipe()
+      let reactor = r.reactor
+      #expect(reactor.tryAcquire(Reactor.polling))
+      reactor.releaseRole(by: 0)
+      let t = reactor.lastPollTime
+      #expect(reactor.anotherWorkerPollsHot(me: 1, now: t + 1))
+      #expect(!reactor.anotherWorkerPollsHot(me: 0, now: t + 1), "its own poll is no reason to wait")
+      #expect(!reactor.anotherWorkerPollsHot(me: 1, now: t + Reactor.hotPollWindow), "the window is over")
+      #expect(reactor.tryAcquire(Reactor.polling))
+      reactor.releaseRole(by: nil)
+      #expect(!reactor.anotherWorkerPollsHot(me: 1, now: reactor.lastPollTime + 1), "the monitor polls only now and then")
+      r.close(); w.close()
+    }
+  }
+
+  /// P5: a fiber that starts an I/O wait kicks a parked worker only when its own worker has
+  /// other fibers queued; with nothing queued, that worker polls next itself.
+  @Test func aWorkerWithNothingQueuedPollsNextItself() throws {
+    try onScheduler(threads: 1) {
+      let idle = Worker.withCurrent { $0.hasNothingQueued }
+      #expect(idle)
+      let f = spawn { }  // queued on this worker's deque until this fiber waits
+      let busy = Worker.withCurrent { $0.hasNothingQueued }
+      #expect(!busy)
+      try f.wait()
+      let again = Worker.withCurrent { $0.hasNothingQueued }
+      #expect(again)
+    }
+  }
+
   /// P4: with the only worker busy (yielding, never idle), the monitor polls, so a read
   /// completes; a plain thread writes.
   @Test func monitorCompletesReadWhileWorkerIsBusy() throws {
