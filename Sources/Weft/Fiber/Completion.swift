@@ -53,7 +53,8 @@ extension AnyFiber {
       outcome.pointee.error = failure
       setFlag(FiberFlags.failed)  // F6
     }
-    // Release (CAS): publishes the result (C1). A late wake may have left `notified`.
+    // Full exchange (its release half): publishes the result (C1). Whatever the state was —
+    // `running`, or `notified` by a late wake — it becomes `done`.
     _ = state.exchangeFull(FiberState.done)
     var waiters = completion.pointee.waiters.takeAll()
     var hooks: [@Sendable (AnyFiber) -> Void] = []

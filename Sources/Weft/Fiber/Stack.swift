@@ -156,8 +156,15 @@ final class StackPool: @unchecked Sendable {
     StackPool.processGuarded[0].fetchSubFull(1)
   }
 
-  /// A stack with at least `size` usable bytes.
-  func take(size: Int, cache: inout WorkerStackCache) -> FiberStack {
+  /// A stack with at least `size` usable bytes, or of the default size for nil (first from
+  /// the worker's cache, without any size arithmetic: the start of every default fiber).
+  @inline(__always)
+  func take(size: Int?, cache: inout WorkerStackCache) -> FiberStack {
+    if size == nil, let s = cache.pop() { return s }
+    return takeSlow(size: size ?? defaultUsable, cache: &cache)
+  }
+
+  private func takeSlow(size: Int, cache: inout WorkerStackCache) -> FiberStack {
     var usable = roundUpToPage(max(size, 16 * 1024))
     if usable == defaultUsable { usable = defaultMapped }
     if usable == defaultMapped {

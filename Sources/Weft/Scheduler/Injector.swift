@@ -10,19 +10,11 @@ final class Injector: @unchecked Sendable {
   private let words = AtomicBlock(cacheAlignedCount: 2)  // 0: lock, 1: count
   private var lock: FutexLock { FutexLock(words[0]) }
   private var countWord: AtomicWord { words[1] }
-  /// Behind a pointer, so that its accesses skip Swift's dynamic exclusivity checks (as
-  /// StickyInbox's FIFO).
-  private let ring: UnsafeMutablePointer<LocalQueue> = {
-    let p = UnsafeMutablePointer<LocalQueue>.allocate(capacity: 1)
-    p.initialize(to: LocalQueue())
-    return p
-  }()
+  private let ring = LocalQueue.boxed()
 
   deinit {
     while let f = ring.pointee.popFirst() { f.dropRunReference() }  // abandoned at shutdown (FiberRef O1)
-    ring.pointee.free()
-    ring.deinitialize(count: 1)
-    ring.deallocate()
+    LocalQueue.freeBoxed(ring)
     words.deallocate()
   }
 

@@ -74,13 +74,6 @@ struct StealOrder {
     let includingRunNext: Bool
   }
 
-  /// The visits of one search among `count` workers by worker `me`.
-  mutating func visits(count: Int, me: Int) -> [Visit] {
-    var out: [Visit] = []
-    _ = forEachVisit(count: count, me: me) { out.append($0); return false }
-    return out
-  }
-
   /// Calls `body` for each visit until it returns true; returns whether it did. Allocates
   /// nothing (the search path runs it on every attempt).
   @inline(__always) @discardableResult

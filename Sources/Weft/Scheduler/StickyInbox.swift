@@ -22,17 +22,11 @@ final class StickyInbox: @unchecked Sendable {
   private var pending: AtomicWord { words[1] }
   /// The owner's FIFO, behind a pointer: as a stored `var` of this class, every `pop` paid a
   /// dynamic exclusivity check (`swift_beginAccess`, ~75 instructions per loop turn).
-  private let local: UnsafeMutablePointer<LocalQueue> = {
-    let p = UnsafeMutablePointer<LocalQueue>.allocate(capacity: 1)
-    p.initialize(to: LocalQueue())
-    return p
-  }()
+  private let local = LocalQueue.boxed()
 
   deinit {
     while let f = ownerPop() { f.dropRunReference() }  // abandoned at shutdown (FiberRef O1)
-    local.pointee.free()
-    local.deinitialize(count: 1)
-    local.deallocate()
+    LocalQueue.freeBoxed(local)
     words.deallocate()
   }
 
@@ -149,5 +143,20 @@ struct LocalQueue {
     storage = nil
     capacity = 0
     count = 0
+  }
+
+  /// A queue behind a pointer, for a class to hold: as a stored `var` of a class, every
+  /// access pays a dynamic exclusivity check (`swift_beginAccess`, ~75 instructions).
+  static func boxed() -> UnsafeMutablePointer<LocalQueue> {
+    let p = UnsafeMutablePointer<LocalQueue>.allocate(capacity: 1)
+    p.initialize(to: LocalQueue())
+    return p
+  }
+
+  /// Frees a `boxed()` queue and its buffer.
+  static func freeBoxed(_ p: UnsafeMutablePointer<LocalQueue>) {
+    p.pointee.free()
+    p.deinitialize(count: 1)
+    p.deallocate()
   }
 }

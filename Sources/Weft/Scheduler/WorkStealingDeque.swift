@@ -104,8 +104,9 @@ final class WorkStealingDeque: @unchecked Sendable {
     // Empty at a glance: thieves only ever raise `top`, so a stale (relaxed) `top` at or
     // above `bottom` means the deque is empty now; skip the store and the full fence below
     // (one per loop turn with nothing queued: every yield, every switch through the loop).
-    if Int(bitPattern: bottom.loadRelaxed()) <= Int(bitPattern: top.loadRelaxed()) { return nil }
-    let b = Int(bitPattern: bottom.loadRelaxed()) - 1
+    let b0 = Int(bitPattern: bottom.loadRelaxed())
+    if b0 <= Int(bitPattern: top.loadRelaxed()) { return nil }
+    let b = b0 - 1
     bottom.storeRelaxed(UInt(bitPattern: b))
     // Full fence: orders the bottom store before the top load against a thief's
     // top load / fence / bottom load (Lê: fence(seq_cst) in take).

@@ -122,12 +122,7 @@ extension Worker {
   }
 
   func start(_ f: AnyFiber) {
-    let stack: FiberStack
-    if f.stackSize == 0, let cached = local.pointee.stackCache.pop() {
-      stack = cached  // the default size, as every stack in the worker's cache (StackPool.take)
-    } else {
-      stack = stacks.take(size: f.stackSize > 0 ? f.stackSize : defaultStackSize, cache: &local.pointee.stackCache)
-    }
+    let stack = stacks.take(size: f.stackSize > 0 ? f.stackSize : nil, cache: &local.pointee.stackCache)
     counters.store(.cachedStacks, local.pointee.stackCache.count)
     f.stack = stack
     Context.make(f, stack: stack)

@@ -48,7 +48,6 @@ final class Worker: @unchecked Sendable {
   let idle: Idle
   let stacks: StackPool
   let timers: Timers
-  let defaultStackSize: Int
   /// The queues themselves, held for the views (WorkStealingDeque D4, StickyInbox M3).
   private let dequeStorage: WorkStealingDeque
   private let inboxStorage: StickyInbox
@@ -128,7 +127,6 @@ final class Worker: @unchecked Sendable {
     idle = pool.idle
     stacks = scheduler.stacks
     timers = scheduler.timers
-    defaultStackSize = scheduler.defaultStackSize
     self.scheduler = scheduler
     schedulerRaw = Unmanaged.passUnretained(scheduler).toOpaque()
     schedulerHasInteractive = scheduler.hasInteractive
@@ -295,8 +293,8 @@ final class Worker: @unchecked Sendable {
     return injector.pop()
   }
 
-  /// Reactor P5: nothing but the running fiber here, so the loop polls next (any thread
-  /// may ask; the owner-only `yielded` count is read racily, as a hint).
+  /// Reactor P5: nothing but the running fiber here, so the loop polls next. Owner only
+  /// (`Reactor.callerPollsNext` asks on this worker's thread: `yielded` is owner-only).
   var hasNothingQueued: Bool {
     runNext.loadRelaxed() == 0 && deque.approximateCount == 0 && !inbox.mayHaveWork
       && local.pointee.yielded.count == 0 && injector.isEmpty && jobsPending.loadRelaxed() == 0
@@ -369,6 +367,7 @@ final class Worker: @unchecked Sendable {
     guard local.pointee.isSearching else { return nil }
     status.storeRelease(Status.searching.rawValue)
     var budget = SearchBudget()
+    var polledJustNow = true  // readyIO polled right before the search
     while true {
       if let f = steal() ?? findLocalWork() {
         endSearching()
@@ -379,7 +378,8 @@ final class Worker: @unchecked Sendable {
       if scheduler.isShuttingDown { return nil }
       // I/O hook (Go's findRunnable polls the network while spinning): fibers whose I/O is
       // ready go to this worker's queues, found by the next round.
-      if scheduler.io.pollBeforeParking(worker: index) { continue }
+      if !polledJustNow && scheduler.io.pollBeforeParking(worker: index) { continue }
+      polledJustNow = false
       if !budget.keepSearching(now: monotonicNanoseconds()) { return nil }
       for _ in 0..<64 { cpuRelax() }
     }

@@ -88,3 +88,12 @@ import Testing
     #expect(answers == [true, true, false])
   }
 }
+
+extension StealOrder {
+  /// The visits of one search among `count` workers by worker `me`.
+  mutating func visits(count: Int, me: Int) -> [Visit] {
+    var out: [Visit] = []
+    forEachVisit(count: count, me: me) { out.append($0); return false }
+    return out
+  }
+}
