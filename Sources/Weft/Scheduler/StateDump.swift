@@ -24,6 +24,9 @@ public struct SchedulerSnapshot: Sendable, CustomStringConvertible {
     public let dequeLength: Int
     /// Sticky fibers queued for it (woken or scheduled from anywhere).
     public let stickyInboxLength: Int
+    /// Migratable fibers waiting behind its other work (they yielded, or the run-next cap
+    /// moved them on), which other workers may steal.
+    public let yieldedLength: Int
     /// True when a fiber waits in its run-next slot (a direct hand-off).
     public let hasRunNext: Bool
     /// The id of the fiber it is running, nil between fibers.
@@ -106,7 +109,7 @@ public struct SchedulerSnapshot: Sendable, CustomStringConvertible {
       for w in workers where w.pool == p.pool {
         let running = w.runningFiber.map { ", running fiber \($0)" } ?? ""
         lines.append("    worker \(w.threadid): \(w.status)\(running), deque \(w.dequeLength), "
-          + "sticky inbox \(w.stickyInboxLength), run-next \(w.hasRunNext ? 1 : 0)")
+          + "sticky inbox \(w.stickyInboxLength), yielded \(w.yieldedLength), run-next \(w.hasRunNext ? 1 : 0)")
       }
     }
     guard tracksFibers else {
@@ -169,7 +172,8 @@ extension Scheduler {
         let status = Worker.Status(rawValue: w.status.loadAcquire()).map { "\($0)" } ?? "?"
         let running = w.currentFiberID.loadRelaxed()
         workerInfos.append(.init(threadid: w.index + 1, pool: p.kind, status: status, dequeLength: w.deque.approximateCount,
-                                 stickyInboxLength: w.inbox.approximateCount, hasRunNext: w.hasRunNext,
+                                 stickyInboxLength: w.inbox.approximateCount,
+                                 yieldedLength: w.yieldedDeque.approximateCount, hasRunNext: w.hasRunNext,
                                  runningFiber: running == 0 ? nil : UInt64(running)))
       }
     }

@@ -112,18 +112,28 @@ struct LocalQueue {
   private var headIndex = 0
   private(set) var count = 0
 
-  @inline(__always) mutating func append(_ f: FiberRef) {
-    if count == capacity { grow() }
-    storage.unsafelyUnwrapped[(headIndex + count) & (capacity - 1)] = f.bits
-    count += 1
-  }
+  @inline(__always) mutating func append(_ f: FiberRef) { appendWord(f.bits) }
 
   @inline(__always) mutating func popFirst() -> FiberRef? {
     guard count > 0 else { return nil }
-    let f = storage.unsafelyUnwrapped[headIndex]
+    return FiberRef(bits: popFirstWord())
+  }
+
+  /// Raw words, for queues that keep something beside each fiber (`YieldedQueues`).
+  @inline(__always) mutating func appendWord(_ w: UInt) {
+    if count == capacity { grow() }
+    storage.unsafelyUnwrapped[(headIndex + count) & (capacity - 1)] = w
+    count += 1
+  }
+
+  /// The first word (the queue must not be empty).
+  @inline(__always) var firstWord: UInt { storage.unsafelyUnwrapped[headIndex] }
+
+  @inline(__always) mutating func popFirstWord() -> UInt {
+    let w = storage.unsafelyUnwrapped[headIndex]
     headIndex = (headIndex + 1) & (capacity - 1)
     count -= 1
-    return FiberRef(bits: f)
+    return w
   }
 
   @inline(never)

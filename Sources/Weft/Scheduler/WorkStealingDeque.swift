@@ -27,8 +27,8 @@ final class WorkStealingDeque: @unchecked Sendable {
   // lines of their own; the buffer word, written by the owner only when it grows, shares
   // `bottom`'s line (thieves read both).
   private let words = PaddedAtomicBlock(count: 2)  // [0]: top; [1]: bottom, [1, 1]: buffer (Unmanaged<Buffer>)
-  private var top: AtomicWord { words[0] }
-  private var bottom: AtomicWord { words[1] }
+  fileprivate var top: AtomicWord { words[0] }
+  fileprivate var bottom: AtomicWord { words[1] }
   private var bufferWord: AtomicWord { words[1, 1] }
   private var retired: [Buffer] = []  // owner only (D2)
   private var current: Buffer          // owner only: keeps the live buffer allocated
@@ -71,6 +71,16 @@ final class WorkStealingDeque: @unchecked Sendable {
     let deque: Unmanaged<WorkStealingDeque>
     @inline(__always) func push(_ fiber: FiberRef) { deque._withUnsafeGuaranteedRef { $0.ownerPush(fiber) } }
     @inline(__always) func pop() -> FiberRef? { deque._withUnsafeGuaranteedRef { $0.ownerPop() } }
+    /// The oldest fiber, taken at the top as a thief takes it: for a deque its owner uses as
+    /// a FIFO (a worker's yielded fibers, which other workers may still steal).
+    @inline(__always) func takeOldest() -> FiberRef? { deque._withUnsafeGuaranteedRef { $0.ownerTakeOldest() } }
+    /// Fibers ever pushed (`bottom`) and ever taken at the top (`top`, by thieves or
+    /// `takeOldest`): for a deque used only as a FIFO, the element pushed as the n-th is
+    /// still there exactly while `takenAtTop < n` (`YieldedQueues` orders by it).
+    @inline(__always) var pushedCount: Int { deque._withUnsafeGuaranteedRef { Int(bitPattern: $0.bottom.loadRelaxed()) } }
+    // Acquire: pairs with the thieves' CAS on top (a steal still in flight may raise it
+    // right after: the order is exact up to the steals racing with the owner).
+    @inline(__always) var takenAtTop: Int { deque._withUnsafeGuaranteedRef { Int(bitPattern: $0.top.loadAcquire()) } }
   }
 
   /// The thieves' side (D4): `steal` at the top and a size estimate, from any thread.
@@ -124,6 +134,21 @@ final class WorkStealingDeque: @unchecked Sendable {
       if !won { return nil }
     }
     return FiberRef(bits: raw)
+  }
+
+  @inline(__always)
+  fileprivate func ownerTakeOldest() -> FiberRef? {
+    let b = Int(bitPattern: bottom.loadRelaxed())  // the owner's own word
+    while true {
+      // Acquire: pairs with the CAS of thieves on top (a slot they took is not read again).
+      let t = Int(bitPattern: top.loadAcquire())
+      guard t < b else { return nil }
+      // No fence, unlike thiefSteal: `bottom` is this thread's own, so no pop can race.
+      let raw = AtomicWord(ownerSlots + (t & ownerMask)).loadRelaxed()
+      // Full CAS on top: pairs with the thieves' CAS; whoever wins owns element t (D1). A
+      // loss means a thief took t; look again at the next one.
+      if top.compareExchangeFull(UInt(bitPattern: t), UInt(bitPattern: t + 1)) { return FiberRef(bits: raw) }
+    }
   }
 
   fileprivate func thiefSteal() -> FiberRef? {

@@ -148,16 +148,16 @@ extension Worker {
   }
 
   /// `yield()`: behind everything runnable here; handed to idle workers when there are any.
-  /// A sticky fiber yields on its home worker, so it can wait in the local `yielded` queue too
-  /// (in the inbox it would run before injected work).
+  /// A sticky fiber yields on its home worker, so it can wait in the local yielded queues
+  /// too (in the inbox it would run before injected work); a migratable one waits there where
+  /// workers that go idle later can steal it (YieldedQueues Y1).
   func requeueYielded(_ f: FiberRef) {
-    if f.with({ $0.sticky }) {
-      local.pointee.yielded.append(f)
-    } else if idle.counts.unparked < idle.workerCount {  // Pool.hasIdleWorkers
+    let sticky = f.with { $0.sticky }
+    if !sticky && idle.counts.unparked < idle.workerCount {  // Pool.hasIdleWorkers
       injector.push(f)
       notifyWork()
     } else {
-      local.pointee.yielded.append(f)
+      local.pointee.yielded.append(f, sticky: sticky)
     }
   }
 }

@@ -11,7 +11,8 @@ import Glibc
 /// | runNext (atomic)            | owner, thieves (CAS)                      | owner, thieves          |
 /// | inbox (producer view)       | any thread push                           | (see StickyInbox)       |
 /// | local.ownInbox (owner view) | owner pop (M3)                            | owner                   |
-/// | local (yielded, streak, …)  | owner                                     | owner                   |
+/// | yieldedDeque (stealer view) | thieves steal                             | (see WorkStealingDeque) |
+/// | local (yielded, streak, …)  | owner (yielded: YieldedQueues Y1)         | owner                   |
 /// | current, pending            | owner thread (loop and the fiber it runs) | owner thread            |
 /// | loopContext                 | the fiber running here (S1)               | the same fiber          |
 /// | status, currentFiberID      | owner (atomic)                            | dumps (approximate)     |
@@ -51,10 +52,13 @@ final class Worker: @unchecked Sendable {
   /// The queues themselves, held for the views (WorkStealingDeque D4, StickyInbox M3).
   private let dequeStorage: WorkStealingDeque
   private let inboxStorage: StickyInbox
+  private let yieldedStorage: WorkStealingDeque
   /// What other threads may do with this worker's queues: steal from its deque, push sticky
   /// fibers to its inbox. The owner's side is `ownDeque` / `ownInbox`.
   let deque: WorkStealingDeque.Stealer
   let inbox: StickyInbox.Producer
+  /// Migratable fibers waiting behind the others (YieldedQueues Y1), for thieves.
+  let yieldedDeque: WorkStealingDeque.Stealer
   let parker = Parker()
   /// Event counters for `Scheduler.metrics` and L1 (WorkerCounters M1–M3).
   let counters = WorkerCounters()
@@ -70,7 +74,8 @@ final class Worker: @unchecked Sendable {
   let local: UnsafeMutablePointer<Local>
 
   struct Local {
-    var yielded = LocalQueue()
+    /// Fibers waiting behind everything else (YieldedQueues Y1).
+    var yielded: YieldedQueues
     /// The loop's policies (LoopPolicy.swift).
     var fairness = FairnessTick()
     var streak = RunNextStreak()
@@ -133,13 +138,16 @@ final class Worker: @unchecked Sendable {
     nextTimerDeadline = timers.nextDeadlineAtomic
     inlineRunMinimumFreeStack = UInt(stacks.defaultUsable)
     jobsPending = scheduler.jobs.pendingWord(for: pool)
-    let d = WorkStealingDeque(), i = StickyInbox()
+    let d = WorkStealingDeque(), i = StickyInbox(), y = WorkStealingDeque(capacity: 64)
     dequeStorage = d
     inboxStorage = i
+    yieldedStorage = y
     deque = d.stealer
     inbox = i.producer
+    yieldedDeque = y.stealer
     local = .allocate(capacity: 1)
-    local.initialize(to: Local(stealOrder: StealOrder(seed: UInt64(index &+ 1) &* 0x9E37_79B9_7F4A_7C15),
+    local.initialize(to: Local(yielded: YieldedQueues(migratable: y.owner),
+                               stealOrder: StealOrder(seed: UInt64(index &+ 1) &* 0x9E37_79B9_7F4A_7C15),
                                ownDeque: d.owner, ownInbox: i.owner))
   }
 
@@ -271,7 +279,10 @@ final class Worker: @unchecked Sendable {
   @inline(__always) private func runNextPick() -> FiberRef? {
     if let f = takeRunNext() {
       if local.pointee.streak.admitFromLoop() { return f }
-      local.pointee.yielded.append(f)
+      // Behind the rest, stealable (Y1); an idle worker may take it now.
+      let sticky = f.with { $0.sticky }
+      local.pointee.yielded.append(f, sticky: sticky)
+      if !sticky { notifyWork() }
     }
     local.pointee.streak.reset()
     return nil
@@ -285,7 +296,8 @@ final class Worker: @unchecked Sendable {
       var found: FiberRef? = nil
       _ = local.pointee.stealOrder.forEachVisit(count: workers.count, me: poolIndex) { visit in
         let victim = workers[visit.victim]
-        found = victim.deque.steal() ?? (visit.includingRunNext ? victim.stealRunNext() : nil)
+        found = victim.deque.steal() ?? victim.yieldedDeque.steal()
+          ?? (visit.includingRunNext ? victim.stealRunNext() : nil)
         return found != nil
       }
       if let found { counters.increment(.steals); return found }
@@ -297,7 +309,8 @@ final class Worker: @unchecked Sendable {
   /// (`Reactor.callerPollsNext` asks on this worker's thread: `yielded` is owner-only).
   var hasNothingQueued: Bool {
     runNext.loadRelaxed() == 0 && deque.approximateCount == 0 && !inbox.mayHaveWork
-      && local.pointee.yielded.count == 0 && injector.isEmpty && jobsPending.loadRelaxed() == 0
+      && local.pointee.yielded.stickyCount == 0 && yieldedDeque.approximateCount == 0
+      && injector.isEmpty && jobsPending.loadRelaxed() == 0
   }
 
   /// W1: anything this worker could run, looked at after registering as parked.
@@ -305,7 +318,9 @@ final class Worker: @unchecked Sendable {
     if inbox.mayHaveWork || !injector.isEmpty || scheduler.isShuttingDown { return true }
     if jobsPending.loadAcquire() != 0 { return true }  // Interop, JobQueue J2
     if timers.nextDeadline <= monotonicNanoseconds() { return true }
-    for w in pool.workers where w.deque.approximateCount > 0 || w.hasRunNext { return true }
+    for w in pool.workers where w.deque.approximateCount > 0 || w.yieldedDeque.approximateCount > 0 || w.hasRunNext {
+      return true
+    }
     return false
   }
 
