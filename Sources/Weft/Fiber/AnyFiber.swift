@@ -19,9 +19,9 @@ public class AnyFiber: WaitSite, @unchecked Sendable {
   /// A number unique in this process, for messages and dumps.
   public let id: UInt64
   /// True for the fiber object that stands for a non-worker OS thread.
-  public let isThreadFiber: Bool
+  public var isThreadFiber: Bool { placement.pointee.isThreadFiber }
   /// Requested usable stack bytes; 0 means the scheduler's default.
-  let stackSize: Int
+  var stackSize: Int { placement.pointee.stackSize }
 
   @inline(__always) func word(_ i: Int) -> AtomicWord { AtomicWord(core.assumingMemoryBound(to: UInt.self) + i) }
   @inline(__always) var state: AtomicWord { word(FiberCore.Word.state) }
@@ -152,13 +152,11 @@ public class AnyFiber: WaitSite, @unchecked Sendable {
     return coldIfAllocated.unsafelyUnwrapped
   }
 
-  init(sticky: Bool, stackSize: Int, pool: ThreadPool, isThreadFiber: Bool = false,
-       invoker: BodyInvoker? = nil, resultLayout: ResultLayout = .none) {
+  init(sticky: Bool, stackSize: Int, pool: ThreadPool, isThreadFiber: Bool = false, invoker: BodyInvoker? = nil) {
     let worker = ThreadLocal.worker  // one out-of-line TLS read for the id and the block
     self.id = AnyFiber.takeID(worker)
-    self.stackSize = stackSize
-    self.isThreadFiber = isThreadFiber
-    core = FiberCore.allocate(on: worker, sticky: sticky, pool: pool, invoker: invoker, resultLayout: resultLayout)
+    core = FiberCore.allocate(on: worker, sticky: sticky, pool: pool, stackSize: stackSize,
+                              isThreadFiber: isThreadFiber, invoker: invoker)
     if isThreadFiber {
       state.storeRelaxed(FiberState.running)
       flags.storeRelaxed(FiberFlags.started)
@@ -166,11 +164,10 @@ public class AnyFiber: WaitSite, @unchecked Sendable {
   }
 
   deinit {
-    if let invoker = outcome.pointee.invoker { try? invoker(bodyStorage, nil) }  // never ran: destroy the closure
-    if flags.loadRelaxed() & FiberFlags.hasResult != 0, let destroy = outcome.pointee.resultLayout.destroy {
-      destroy(resultSlot)
+    if let invoker = outcome.pointee.invoker {  // FiberCore O1: still there, so either
+      let hasResult = flags.loadRelaxed() & FiberFlags.hasResult != 0
+      _ = try? invoker(outcomeStorage, hasResult ? .destroyResult : .destroyBody)  // or it never ran
     }
-    outcome.pointee.resultHeap?.deallocate()
     if let raw = UnsafeRawPointer(bitPattern: coldWord.loadAcquire()) { Unmanaged<FiberCold>.fromOpaque(raw).release() }
     FiberCore.deallocate(core)
   }
@@ -188,30 +185,21 @@ public class AnyFiber: WaitSite, @unchecked Sendable {
     return UInt64(nextID.fetchAddRelaxed(1) &+ 1)  // relaxed: only uniqueness matters
   }
 
-  /// Where `Fiber.init` moves the user's closure (`FiberCore.Outcome.bodyStorage`).
-  @usableFromInline var bodyStorage: UnsafeMutableRawPointer {
-    UnsafeMutableRawPointer(outcome) + MemoryLayout<FiberCore.Outcome>.offset(of: \.bodyStorage)!
-  }
-
-  /// Where the typed result lives (valid to read once done and not failed: Completion C1).
-  @usableFromInline var resultSlot: UnsafeMutableRawPointer {
-    if outcome.pointee.resultLayout.fitsInline {
-      return UnsafeMutableRawPointer(outcome) + MemoryLayout<FiberCore.Outcome>.offset(of: \.resultInline)!
-    }
-    if let heap = outcome.pointee.resultHeap { return heap }
-    let layout = outcome.pointee.resultLayout
-    let heap = UnsafeMutableRawPointer.allocate(byteCount: max(layout.size, 1), alignment: layout.alignment)
-    outcome.pointee.resultHeap = heap
-    return heap
+  /// `FiberCore.Outcome.storage`: where `Fiber.init` moves the user's closure, and where
+  /// its result is stored (O1; valid to read once done and not failed: Completion C1).
+  @usableFromInline var outcomeStorage: UnsafeMutableRawPointer {
+    UnsafeMutableRawPointer(outcome) + MemoryLayout<FiberCore.Outcome>.offset(of: \.storage)!
   }
 
   /// Runs the body once, storing its result; returns the error it threw.
   func invoke() -> (any Error)? {
     guard let invoker = outcome.pointee.invoker else { return nil }
-    outcome.pointee.invoker = nil
+    outcome.pointee.invoker = nil  // the body is taken (O1)
     do {
-      try invoker(bodyStorage, resultSlot)
-      setFlag(FiberFlags.hasResult)
+      if try invoker(outcomeStorage, .run) {
+        outcome.pointee.invoker = invoker  // to destroy the result with the fiber
+        setFlag(FiberFlags.hasResult)
+      }
       return nil
     } catch {
       return error

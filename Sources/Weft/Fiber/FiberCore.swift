@@ -15,11 +15,12 @@ import Glibc
 /// |-----------------|------------------------------------------|--------------------------------------|---------------------------|
 /// | words (0)       | state, lock, exclusivity×2, flags, cold, waitingOn, signal | atomically (FiberState F1–F4; WaitRecord R1–R6) | any thread |
 /// | run             | context, stack, tsanFiber                | the worker running / switching it    | that worker               |
-/// | placement       | sticky, home, pool, scheduler            | first schedule; the fiber itself     | wakers (after F1 release) |
+/// | placement       | sticky, home, pool, scheduler; stack size, thread fiber (init only) | first schedule; the fiber itself | wakers (after F1 release) |
 /// | links           | waitNext, inboxNext                      | wait-list owner (lock); inbox pusher | the same / inbox owner    |
 /// | wake            | wakeValue, wakeError                     | the waker, before its wake           | the fiber, after resuming |
-/// | outcome         | body, result slot, error                 | the fiber itself                     | readers after `done` (C1) |
+/// | outcome         | invoker, body then result, error         | the fiber itself                     | readers after `done` (C1) |
 /// | completion      | waiters of fetch/wait                    | under completionLock                 | under completionLock      |
+@usableFromInline
 enum FiberCore {
   /// Atomic words (indices into the first group).
   enum Word {
@@ -41,14 +42,18 @@ enum FiberCore {
   }
 
   struct Placement {
-    var sticky: Bool
     // SAFETY (raw, uncounted references): a scheduler and its workers outlive every use of
     // their fibers: worker threads keep their scheduler alive until shutdown, and a fiber is
     // only queued or woken while its scheduler runs. Raw pointers let the wake path borrow
     // them (`_withUnsafeGuaranteedRef`) with no reference counting at all.
     var homeRaw: UnsafeMutableRawPointer? = nil
-    var pool: ThreadPool
     var schedulerRaw: UnsafeMutableRawPointer? = nil
+    /// Requested usable stack bytes, 0 for the scheduler's default (set at init only).
+    let stackSize: Int
+    var sticky: Bool
+    var pool: ThreadPool
+    /// The fiber object of a non-worker thread (set at init only).
+    let isThreadFiber: Bool
   }
 
   struct Links {
@@ -66,26 +71,41 @@ enum FiberCore {
   }
 
   struct Outcome {
-    /// Runs the typed closure held in `bodyStorage` (moving it out) and writes its result
-    /// into the slot it is given; given no slot, only destroys the closure (a fiber freed
-    /// without running). Made in the caller's specialised code, so it captures nothing: the
-    /// user's closure is stored here as is, with no wrapper closure (and its allocation).
+    /// Runs, or destroys, what `storage` holds, knowing its types (`BodyInvoker`). Made in
+    /// the caller's specialised code, so it captures nothing: the user's closure is stored
+    /// here as is, with no wrapper closure (and its allocation). Taken out to run the body,
+    /// and put back only if the result must be destroyed with the fiber (O1). Nil for thread
+    /// fibers.
     var invoker: BodyInvoker?
-    /// The user's closure (a thick function: two words), moved in by `Fiber.init`.
-    var bodyStorage: (UInt, UInt) = (0, 0)
-    /// The typed result: inline here when it fits, else in `resultHeap`.
-    var resultInline: (UInt, UInt, UInt, UInt) = (0, 0, 0, 0)
-    var resultHeap: UnsafeMutableRawPointer? = nil
-    var resultLayout: ResultLayout
+    /// The user's closure (a thick function: two words), moved in by `Fiber.init`; once the
+    /// body has run, its typed result (O1).
+    var storage: (UInt, UInt, UInt, UInt) = (0, 0, 0, 0)
     var error: (any Error)? = nil
+  }
+
+  /// O1: the body is moved out of `Outcome.storage` before its result is written there, so
+  /// the two share it: a result that fits (`resultFitsInline`) is stored in place, a bigger
+  /// one in a heap slot whose address is the first word. Which applies is known from the
+  /// result's type alone, so `fetch` reads it with no stored layout.
+  @inlinable @inline(__always)
+  static func resultFitsInline<R>(_: R.Type) -> Bool {
+    MemoryLayout<R>.size <= 4 * MemoryLayout<UInt>.size && MemoryLayout<R>.alignment <= MemoryLayout<UInt>.alignment
+  }
+
+  /// O1: where a stored result of type `R` lives, given `Outcome.storage`.
+  @inlinable @inline(__always)
+  static func result<R>(_: R.Type, in storage: UnsafeMutableRawPointer) -> UnsafeMutablePointer<R> {
+    if resultFitsInline(R.self) { return storage.assumingMemoryBound(to: R.self) }
+    return storage.load(as: UnsafeMutableRawPointer.self).assumingMemoryBound(to: R.self)
   }
 
   struct Completion {
     var waiters = WaiterList()
   }
 
-  // Fixed offsets: each group starts on its own 16-byte boundary (constant-folded).
-  @inline(__always) static func align(_ n: Int) -> Int { (n + 15) & ~15 }
+  // Fixed offsets: each group starts on its own 8-byte boundary (constant-folded), so that
+  // no two groups share a word (ThreadSanitizer's shadow granularity is 8 bytes).
+  @inline(__always) static func align(_ n: Int) -> Int { (n + 7) & ~7 }
   @inline(__always) static var runOffset: Int { align(wordCount * 8) }
   @inline(__always) static var placementOffset: Int { runOffset + align(MemoryLayout<Run>.size) }
   @inline(__always) static var linksOffset: Int { placementOffset + align(MemoryLayout<Placement>.size) }
@@ -98,18 +118,17 @@ enum FiberCore {
   /// calling thread's, or nil) has one free (B1), else from malloc.
   @inline(__always)
   static func allocate(on worker: UnsafeMutableRawPointer?, sticky: Bool, pool: ThreadPool,
-                       invoker: BodyInvoker?,
-                       resultLayout: ResultLayout) -> UnsafeMutableRawPointer {
+                       stackSize: Int, isThreadFiber: Bool, invoker: BodyInvoker?) -> UnsafeMutableRawPointer {
     let cached = worker.flatMap { w in
       Unmanaged<Worker>.fromOpaque(w)._withUnsafeGuaranteedRef { $0.local.pointee.blockCache.pop() }
     }
     let base = cached ?? mallocBlock()
     base.initializeMemory(as: UInt.self, repeating: 0, count: wordCount)
     (base + runOffset).initializeMemory(as: Run.self, to: Run())
-    (base + placementOffset).initializeMemory(as: Placement.self, to: Placement(sticky: sticky, pool: pool))
+    (base + placementOffset).initializeMemory(as: Placement.self, to: Placement(stackSize: stackSize, sticky: sticky, pool: pool, isThreadFiber: isThreadFiber))
     (base + linksOffset).initializeMemory(as: Links.self, to: Links())
     (base + wakeOffset).initializeMemory(as: Wake.self, to: Wake())
-    (base + outcomeOffset).initializeMemory(as: Outcome.self, to: Outcome(invoker: invoker, resultLayout: resultLayout))
+    (base + outcomeOffset).initializeMemory(as: Outcome.self, to: Outcome(invoker: invoker))
     (base + completionOffset).initializeMemory(as: Completion.self, to: Completion())
     return base
   }
@@ -133,8 +152,8 @@ enum FiberCore {
     let wake = (base + wakeOffset).assumingMemoryBound(to: Wake.self)
     if wake.pointee.mayHoldPayload { wake.deinitialize(count: 1) }
     let outcome = (base + outcomeOffset).assumingMemoryBound(to: Outcome.self)
-    if outcome.pointee.invoker != nil || outcome.pointee.error != nil || outcome.pointee.resultLayout.destroy != nil {
-      outcome.deinitialize(count: 1)
+    if outcome.pointee.invoker != nil || outcome.pointee.error != nil {
+      outcome.deinitialize(count: 1)  // `storage` is plain words: AnyFiber.deinit emptied it
     }
     (base + completionOffset).assumingMemoryBound(to: Completion.self).deinitialize(count: 1)
     if let w = ThreadLocal.worker,
@@ -188,9 +207,22 @@ struct FiberBlockCache {
   }
 }
 
-/// See `FiberCore.Outcome.invoker`: (body storage, result slot or nil to destroy only).
+/// See `FiberCore.Outcome.invoker`: called with `Outcome.storage` and what to do with it;
+/// for `.run`, returns whether the stored result must be destroyed with the fiber (it is not
+/// plain bytes, or it is in a heap slot); otherwise false.
 @usableFromInline
-typealias BodyInvoker = @Sendable (UnsafeMutableRawPointer, UnsafeMutableRawPointer?) throws -> Void
+typealias BodyInvoker = @Sendable (UnsafeMutableRawPointer, BodyOperation) throws -> Bool
+
+/// What a `BodyInvoker` does with the storage it is given (FiberCore O1).
+@usableFromInline
+enum BodyOperation {
+  /// Move the body out, run it, store its result (in place or in a heap slot).
+  case run
+  /// Destroy the body: the fiber is freed without having run.
+  case destroyBody
+  /// Destroy the stored result (and free its heap slot).
+  case destroyResult
+}
 
 /// The parts of a fiber most fibers never use, allocated on first use.
 final class FiberCold: @unchecked Sendable {
@@ -204,32 +236,4 @@ final class FiberCold: @unchecked Sendable {
   var pendingValue: (any Sendable)?
   var localStorage: [AnyHashable: Any] = [:]
   var syncScopes: [SyncScope] = []
-}
-
-/// How to store and destroy a fiber's typed result without knowing its type at run time:
-/// made in the caller's specialised code (`Fiber.init`), so no generic metadata is looked up
-/// per fiber.
-@usableFromInline
-struct ResultLayout: @unchecked Sendable {
-  // SAFETY: immutable; `destroy` captures nothing.
-  @usableFromInline let size: Int
-  @usableFromInline let alignment: Int
-  /// Deinitialises a stored result; nil for trivial types.
-  @usableFromInline let destroy: ((UnsafeMutableRawPointer) -> Void)?
-
-  @inlinable
-  init(size: Int, alignment: Int, destroy: ((UnsafeMutableRawPointer) -> Void)?) {
-    self.size = size
-    self.alignment = alignment
-    self.destroy = destroy
-  }
-
-  @inlinable
-  static func of<R>(_: R.Type) -> ResultLayout {
-    ResultLayout(size: MemoryLayout<R>.size, alignment: MemoryLayout<R>.alignment,
-                 destroy: _isPOD(R.self) ? nil : { $0.assumingMemoryBound(to: R.self).deinitialize(count: 1) })
-  }
-
-  static let none = ResultLayout(size: 0, alignment: 1, destroy: nil)
-  var fitsInline: Bool { size <= 32 && alignment <= 8 }
 }

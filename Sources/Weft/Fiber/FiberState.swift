@@ -52,6 +52,7 @@ enum FiberState {
 enum FiberFlags {
   static let started: UInt = 1
   static let failed: UInt = 2
-  /// The result slot holds a value to destroy with the fiber.
+  /// The outcome's storage holds a result to destroy with the fiber (FiberCore O1): one
+  /// that is not plain bytes, or is in a heap slot.
   static let hasResult: UInt = 4
 }

@@ -25,22 +25,40 @@ public final class Fiber<Result>: AnyFiber, @unchecked Sendable {
     typealias Body = @Sendable () throws -> Result
     precondition(MemoryLayout<Body>.size <= MemoryLayout<(UInt, UInt)>.size, "BUG IN Weft: a closure is two words")
     // Captures nothing once specialised (the caller's code), so it allocates nothing.
-    let invoker: BodyInvoker = { storage, slot in
-      let stored = storage.assumingMemoryBound(to: Body.self)
-      guard let slot else { stored.deinitialize(count: 1); return }
-      let body = stored.move()
-      slot.assumingMemoryBound(to: Result.self).initialize(to: try body())
+    // The body and then its result share the storage (FiberCore O1).
+    let invoker: BodyInvoker = { storage, operation in
+      let inline = FiberCore.resultFitsInline(Result.self)
+      switch operation {
+      case .run:
+        let body = storage.assumingMemoryBound(to: Body.self).move()
+        let result = try body()
+        if inline {
+          storage.initializeMemory(as: Result.self, to: result)
+        } else {
+          let slot = UnsafeMutablePointer<Result>.allocate(capacity: 1)
+          slot.initialize(to: result)
+          storage.storeBytes(of: UnsafeMutableRawPointer(slot), as: UnsafeMutableRawPointer.self)
+        }
+        return !inline || !_isPOD(Result.self)
+      case .destroyBody:
+        storage.assumingMemoryBound(to: Body.self).deinitialize(count: 1)
+      case .destroyResult:
+        let slot = FiberCore.result(Result.self, in: storage)
+        slot.deinitialize(count: 1)
+        if !inline { slot.deallocate() }
+      }
+      return false
     }
-    self.init(invoker: invoker, resultLayout: .of(Result.self), sticky: sticky, pool: pool, stackSize: stackSize)
-    bodyStorage.initializeMemory(as: Body.self, to: body)  // run by `invoker` (or destroyed)
+    self.init(invoker: invoker, sticky: sticky, pool: pool, stackSize: stackSize)
+    outcomeStorage.initializeMemory(as: Body.self, to: body)  // run by `invoker` (or destroyed)
   }
 
   @usableFromInline
-  init(invoker: @escaping BodyInvoker, resultLayout: ResultLayout, sticky: Bool, pool: ThreadPool, stackSize: Int?) {
+  init(invoker: @escaping BodyInvoker, sticky: Bool, pool: ThreadPool, stackSize: Int?) {
     if let s = stackSize {
       precondition(s >= 16 * 1024, "Weft misuse: stackSize \(s) is below the 16 KiB minimum")
     }
-    super.init(sticky: sticky, stackSize: stackSize ?? 0, pool: pool, invoker: invoker, resultLayout: resultLayout)
+    super.init(sticky: sticky, stackSize: stackSize ?? 0, pool: pool, invoker: invoker)
   }
 
   /// Julia's `fetch(t)`: waits for the fiber to finish and returns its result.
@@ -50,9 +68,9 @@ public final class Fiber<Result>: AnyFiber, @unchecked Sendable {
   @inlinable
   public func fetch(timeout: Duration? = nil) throws -> Result {
     try wait(timeout: timeout)
-    // SAFETY: done and not failed, so the body stored a `Result` in the slot before `done`
-    // was published (C1); the slot was laid out for `Result` by this class's init.
-    return resultSlot.assumingMemoryBound(to: Result.self).pointee
+    // SAFETY: done and not failed, so the body stored a `Result` before `done` was
+    // published (C1), where FiberCore O1 says for this type.
+    return FiberCore.result(Result.self, in: outcomeStorage).pointee
   }
 }
 

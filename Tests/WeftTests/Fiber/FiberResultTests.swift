@@ -1,0 +1,80 @@
+import Testing
+@testable import Weft
+
+/// The body and then its result share one storage in the fiber's block (FiberCore O1): a
+/// result of up to four words (8-byte aligned) in place, a bigger or more aligned one in a
+/// heap slot. These check every shape comes back intact from `fetch`, and that whatever
+/// the body captured and the result holds is destroyed exactly when it should be: the body
+/// once it has run (or with a fiber that never ran), the result with the fiber.
+@Suite struct FiberResultTests {
+  final class Tracked: @unchecked Sendable {
+    let tag: Int
+    init(_ tag: Int) { self.tag = tag }
+  }
+
+  struct Big: Equatable, Sendable { var a, b, c, d, e: Int }  // five words: a heap slot
+  struct BigWithReference: Sendable { var words: (Int, Int, Int, Int); var object: Tracked }
+
+  @Test func everyResultShapeComesBackIntact() throws {
+    try withScheduler(threads: 2) { s in
+      #expect(try s.spawn { 42 }.fetch() == 42)
+      #expect(try s.spawn { "a string of more than fifteen bytes" }.fetch() == "a string of more than fifteen bytes")
+      let four = try s.spawn { (1, 2, 3, 4) }.fetch()  // exactly four words: in place
+      #expect(four == (1, 2, 3, 4))
+      let big = s.spawn { Big(a: 1, b: 2, c: 3, d: 4, e: 5) }
+      #expect(try big.fetch() == Big(a: 1, b: 2, c: 3, d: 4, e: 5))
+      #expect(try big.fetch() == Big(a: 1, b: 2, c: 3, d: 4, e: 5), "a second fetch reads the same result")
+      let wide = UInt128(UInt64.max) << 64 | 7  // 16-byte aligned: a heap slot
+      #expect(try s.spawn { wide }.fetch() == wide)
+      #expect(try s.spawn { [1, 2, 3] }.fetch() == [1, 2, 3])
+      try s.spawn {}.fetch()
+    }
+  }
+
+  @Test(arguments: [false, true])
+  func theResultLivesAsLongAsTheFiber(big: Bool) throws {
+    try withScheduler(threads: 1) { s in
+      weak var held: Tracked?
+      do {
+        let f: AnyFiber
+        if big {
+          let typed = s.spawn { BigWithReference(words: (1, 2, 3, 4), object: Tracked(7)) }
+          let r = try typed.fetch()
+          #expect(r.object.tag == 7 && r.words == (1, 2, 3, 4))
+          held = r.object
+          f = typed
+        } else {
+          let typed = s.spawn { Tracked(8) }
+          held = try typed.fetch()
+          f = typed
+        }
+        #expect(held != nil, "the fiber still holds its result")
+        _ = f
+      }
+      #expect(held == nil, "the result was destroyed with the fiber")
+    }
+  }
+
+  @Test func theBodyIsDestroyedOnceItRanAndAFiberThatNeverRanDestroysIt() throws {
+    try withScheduler(threads: 1) { s throws in
+      weak var capturedByRun: Tracked?
+      weak var capturedByFailed: Tracked?
+      weak var capturedByNeverRun: Tracked?
+      let ran: Fiber<Int>, failed: Fiber<Int>
+      do {
+        let a = Tracked(1), b = Tracked(2), c = Tracked(3)
+        capturedByRun = a; capturedByFailed = b; capturedByNeverRun = c
+        ran = s.spawn { a.tag }
+        failed = s.spawn { () throws -> Int in if b.tag == 2 { throw Boom(tag: 2) }; return 0 }
+        let neverRun = Fiber { c.tag }  // created, never scheduled
+        _ = neverRun
+      }
+      #expect(capturedByNeverRun == nil, "a fiber that never ran destroyed its body with itself")
+      #expect(try ran.fetch() == 1)
+      #expect(throws: TaskFailedError.self) { try failed.fetch() }
+      // Both fibers are alive here; their bodies are not: moved out and destroyed when run.
+      #expect(capturedByRun == nil && capturedByFailed == nil, "the bodies were released once they ran")
+      #expect(failed.isFailed && (failed.error as? Boom) == Boom(tag: 2))
+    }
+  }
+}
