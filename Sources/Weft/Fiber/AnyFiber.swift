@@ -39,9 +39,6 @@ public class AnyFiber: WaitSite, @unchecked Sendable {
   @inline(__always) var links: UnsafeMutablePointer<FiberCore.Links> {
     (core + FiberCore.linksOffset).assumingMemoryBound(to: FiberCore.Links.self)
   }
-  @inline(__always) var wakePayload: UnsafeMutablePointer<FiberCore.Wake> {
-    (core + FiberCore.wakeOffset).assumingMemoryBound(to: FiberCore.Wake.self)
-  }
   @inline(__always) var completion: UnsafeMutablePointer<FiberCore.Completion> {
     (core + FiberCore.completionOffset).assumingMemoryBound(to: FiberCore.Completion.self)
   }
@@ -104,16 +101,18 @@ public class AnyFiber: WaitSite, @unchecked Sendable {
     return String(cString: p)
   }
   /// Wake payload: written by the waker before its wake, read by the fiber after it resumes.
+  /// In the cold state: most fibers never get one (a value from `schedule(t, value:)`,
+  /// `yield(to:value:)` or `notify(value:)`, an error from `schedule(t, error:)` or
+  /// `notify(error:)`), and 48 bytes in every fiber's block were 1 % of a blocked fiber.
+  /// Storing nil where there is no cold state stores nothing (there is nothing to clear).
   var wakeValue: (any Sendable)? {
-    get { wakePayload.pointee.value }
-    set { wakePayload.pointee.value = newValue; wakePayload.pointee.mayHoldPayload = true }
+    get { coldIfAllocated?.wakeValue }
+    set { if hasColdState || newValue != nil { cold.wakeValue = newValue } }
   }
   var wakeError: (any Error)? {
-    @inline(__always) get { wakePayload.pointee.error }
-    set { wakePayload.pointee.error = newValue; wakePayload.pointee.mayHoldPayload = true }
+    get { coldIfAllocated?.wakeError }
+    set { if hasColdState || newValue != nil { cold.wakeError = newValue } }
   }
-  /// Whether a payload was ever set (`FiberCore.Wake.mayHoldPayload`).
-  @inline(__always) var mayHoldWakePayload: Bool { wakePayload.pointee.mayHoldPayload }
   /// The error the body threw, if it failed.
   public internal(set) var error: (any Error)? {
     get { outcome.pointee.error }

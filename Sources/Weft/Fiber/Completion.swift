@@ -33,7 +33,7 @@
 extension AnyFiber {
   /// Runs the body on the fiber's own stack, then completes.
   func runBody() {
-    if mayHoldWakePayload {  // most fibers were started with no payload
+    if hasColdState {  // most fibers were started with no payload (nor any cold state)
       if let e = wakeError {  // schedule(t, error:) before it ever ran
         wakeError = nil
         complete(error: e)

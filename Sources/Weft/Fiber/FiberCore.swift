@@ -17,7 +17,6 @@ import Glibc
 /// | run             | context, stack, tsanFiber                | the worker running / switching it    | that worker               |
 /// | placement       | sticky, home, pool, scheduler; stack size, thread fiber (init only) | first schedule; the fiber itself | wakers (after F1 release) |
 /// | links           | waitNext, inboxNext                      | wait-list owner (lock); inbox pusher | the same / inbox owner    |
-/// | wake            | wakeValue, wakeError                     | the waker, before its wake           | the fiber, after resuming |
 /// | outcome         | invoker, body then result, error         | the fiber itself                     | readers after `done` (C1) |
 /// | completion      | waiters of fetch/wait                    | under completionLock                 | under completionLock      |
 @usableFromInline
@@ -61,15 +60,6 @@ enum FiberCore {
     var inboxNext: UInt = 0
   }
 
-  struct Wake {
-    var value: (any Sendable)? = nil
-    var error: (any Error)? = nil
-    /// False until either field is first set: most fibers never get a payload, and testing
-    /// this Bool spares them the value witnesses that reading or destroying the two
-    /// existentials costs (a copy just to compare one with nil is ~130 instructions).
-    var mayHoldPayload = false
-  }
-
   struct Outcome {
     /// Runs, or destroys, what `storage` holds, knowing its types (`BodyInvoker`). Made in
     /// the caller's specialised code, so it captures nothing: the user's closure is stored
@@ -109,8 +99,7 @@ enum FiberCore {
   @inline(__always) static var runOffset: Int { align(wordCount * 8) }
   @inline(__always) static var placementOffset: Int { runOffset + align(MemoryLayout<Run>.size) }
   @inline(__always) static var linksOffset: Int { placementOffset + align(MemoryLayout<Placement>.size) }
-  @inline(__always) static var wakeOffset: Int { linksOffset + align(MemoryLayout<Links>.size) }
-  @inline(__always) static var outcomeOffset: Int { wakeOffset + align(MemoryLayout<Wake>.size) }
+  @inline(__always) static var outcomeOffset: Int { linksOffset + align(MemoryLayout<Links>.size) }
   @inline(__always) static var completionOffset: Int { outcomeOffset + align(MemoryLayout<Outcome>.size) }
   @inline(__always) static var totalSize: Int { completionOffset + align(MemoryLayout<Completion>.size) }
 
@@ -127,7 +116,6 @@ enum FiberCore {
     (base + runOffset).initializeMemory(as: Run.self, to: Run())
     (base + placementOffset).initializeMemory(as: Placement.self, to: Placement(stackSize: stackSize, sticky: sticky, pool: pool, isThreadFiber: isThreadFiber))
     (base + linksOffset).initializeMemory(as: Links.self, to: Links())
-    (base + wakeOffset).initializeMemory(as: Wake.self, to: Wake())
     (base + outcomeOffset).initializeMemory(as: Outcome.self, to: Outcome(invoker: invoker))
     (base + completionOffset).initializeMemory(as: Completion.self, to: Completion())
     return base
@@ -147,10 +135,8 @@ enum FiberCore {
     (base + runOffset).assumingMemoryBound(to: Run.self).deinitialize(count: 1)
     (base + placementOffset).assumingMemoryBound(to: Placement.self).deinitialize(count: 1)
     (base + linksOffset).assumingMemoryBound(to: Links.self).deinitialize(count: 1)
-    // Most fibers end with nothing left in these two groups: skipping the value witnesses of
-    // an all-nil group saves ~80 instructions per fiber (chained_spawn, callgrind).
-    let wake = (base + wakeOffset).assumingMemoryBound(to: Wake.self)
-    if wake.pointee.mayHoldPayload { wake.deinitialize(count: 1) }
+    // Most fibers end with nothing left here: skipping the value witnesses of an all-nil
+    // group saves ~40 instructions per fiber (chained_spawn, callgrind).
     let outcome = (base + outcomeOffset).assumingMemoryBound(to: Outcome.self)
     if outcome.pointee.invoker != nil || outcome.pointee.error != nil {
       outcome.deinitialize(count: 1)  // `storage` is plain words: AnyFiber.deinit emptied it
@@ -228,12 +214,16 @@ enum BodyOperation {
 final class FiberCold: @unchecked Sendable {
   // SAFETY: `completionHooks` is guarded by the fiber's completionLock; `pendingError` and
   // `pendingValue` by its signal word's LOCKED bit (WaitRecord R5); `localStorage` and
-  // `syncScopes` are touched only by the fiber itself.
+  // `syncScopes` are touched only by the fiber itself; `wakeValue` and `wakeError` are
+  // written by a waker before its wake and read by the fiber after it resumes.
   var completionHooks: [@Sendable (AnyFiber) -> Void] = []
   /// A `schedule(t, error:)` that came while the fiber was not waiting (INTERRUPT_PENDING).
   var pendingError: (any Error)?
   /// A `schedule(t, value:)` that came while the fiber was not in `wait()` (SCHEDULE_PENDING).
   var pendingValue: (any Sendable)?
   var localStorage: [AnyHashable: Any] = [:]
+  /// The wake payload (`AnyFiber.wakeValue`, `wakeError`).
+  var wakeValue: (any Sendable)?
+  var wakeError: (any Error)?
   var syncScopes: [SyncScope] = []
 }

@@ -85,13 +85,12 @@ private func bareWait(_ me: AnyFiber, _ what: StaticString, registered: () -> Vo
 extension AnyFiber {
   /// The value or error handed over by the wake that resumed this fiber.
   func takeWakeValue() throws -> (any Sendable)? {
-    if let e = wakeError {
-      wakeError = nil
-      wakeValue = nil
+    guard let cold = coldIfAllocated else { return nil }  // no payload was ever set
+    if let e = cold.wakeError {
+      cold.wakeError = nil
+      cold.wakeValue = nil
       throw e
     }
-    let v = wakeValue
-    wakeValue = nil
-    return v
+    return cold.wakeValue.take()
   }
 }

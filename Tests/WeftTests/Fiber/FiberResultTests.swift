@@ -35,6 +35,7 @@ import Testing
   func theResultLivesAsLongAsTheFiber(big: Bool) throws {
     try withScheduler(threads: 1) { s in
       weak var held: Tracked?
+      weak var fiber: AnyFiber?
       do {
         let f: AnyFiber
         if big {
@@ -49,8 +50,11 @@ import Testing
           f = typed
         }
         #expect(held != nil, "the fiber still holds its result")
-        _ = f
+        fiber = f
       }
+      // The worker drops its run reference after the fiber's last switch, which may come
+      // after fetch returned: wait for the fiber itself to go (bounded by the watchdog).
+      spinUntil { fiber == nil }
       #expect(held == nil, "the result was destroyed with the fiber")
     }
   }
