@@ -57,14 +57,15 @@ uint64_t weft_now_ns(void) {
 // initial-exec: these slots are read on every switch; the default (general-dynamic) model
 // would call __tls_get_addr each time. Weft is linked into executables or loaded at start.
 #define WEFT_TLS static _Thread_local __attribute__((tls_model("initial-exec")))
-WEFT_TLS void *tls_worker;
-WEFT_TLS void *tls_fiber;
+// Not static: the header's inline readers name them (weft_tls_worker_inline).
+_Thread_local __attribute__((tls_model("initial-exec"))) void *weft_tls_worker_slot;
+_Thread_local __attribute__((tls_model("initial-exec"))) void *weft_tls_fiber_slot;
 WEFT_TLS const weft_stack_info *tls_stack;
 
-void *weft_tls_worker(void) { return tls_worker; }
-void weft_set_tls_worker(void *w) { tls_worker = w; }
-void *weft_tls_fiber(void) { return tls_fiber; }
-void weft_set_tls_fiber(void *f) { tls_fiber = f; }
+void *weft_tls_worker(void) { return weft_tls_worker_slot; }
+void weft_set_tls_worker(void *w) { weft_tls_worker_slot = w; }
+void *weft_tls_fiber(void) { return weft_tls_fiber_slot; }
+void weft_set_tls_fiber(void *f) { weft_tls_fiber_slot = f; }
 void weft_set_tls_stack(const weft_stack_info *info) { tls_stack = info; }
 const weft_stack_info *weft_tls_stack(void) { return tls_stack; }
 

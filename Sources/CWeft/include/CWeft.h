@@ -63,6 +63,28 @@ void weft_set_tls_worker(void *w);
 void *weft_tls_fiber(void);
 void weft_set_tls_fiber(void *f);
 
+// Inline readers of the two slots (x86-64 Linux; elsewhere the calls above): two
+// instructions instead of a call. Volatile asm, not a plain read of a _Thread_local: a fiber
+// may switch stacks inside a function and resume there on another thread, and LLVM treats a
+// thread-local's address as constant within a function (llvm.threadlocal.address), so it
+// could reuse the first thread's slot after the switch. A volatile asm is never merged with
+// another, nor moved across the opaque call that switches.
+#if defined(__x86_64__) && defined(__linux__)
+#define WEFT_TLS_INLINE_READ(slot) ({ \
+    void *weft_value_; \
+    __asm__ volatile("movq " #slot "@gottpoff(%%rip), %0\n\tmovq %%fs:(%0), %0" : "=r"(weft_value_)); \
+    weft_value_; })
+static inline __attribute__((always_inline)) void *weft_tls_worker_inline(void) {
+  return WEFT_TLS_INLINE_READ(weft_tls_worker_slot);
+}
+static inline __attribute__((always_inline)) void *weft_tls_fiber_inline(void) {
+  return WEFT_TLS_INLINE_READ(weft_tls_fiber_slot);
+}
+#else
+static inline void *weft_tls_worker_inline(void) { return weft_tls_worker(); }
+static inline void *weft_tls_fiber_inline(void) { return weft_tls_fiber(); }
+#endif
+
 // MARK: - Context switch
 
 /// Switches to `to`, handing it `data`. Under ThreadSanitizer it first tells TSan that this
