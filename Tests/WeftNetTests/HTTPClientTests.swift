@@ -63,11 +63,10 @@ s.serve_forever()
 final class PythonServer: @unchecked Sendable {
   let process = Process()
   let port: Int
-  init?() throws {
-    let script = FileManager.default.temporaryDirectory.appendingPathComponent("weft-http-\(getpid()).py")
-    try serverScript.write(to: script, atomically: true, encoding: .utf8)
+  init?() {
+    // The script as an argument, not a file: a temporary file was left behind by every run.
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["python3", script.path]
+    process.arguments = ["python3", "-c", serverScript]
     let out = Pipe()
     process.standardOutput = out
     do { try process.run() } catch { return nil }
@@ -85,7 +84,7 @@ final class PythonServer: @unchecked Sendable {
 
 @Suite struct HTTPClientTests {
   @Test func getPostPutDeleteAgainstPythonHTTPServer() throws {
-    guard let server = try PythonServer() else { Issue.record("python3 is not available"); return }
+    guard let server = PythonServer() else { Issue.record("python3 is not available"); return }
     defer { server.stop() }
     let base = "http://127.0.0.1:\(server.port)"
     try onScheduler(threads: 2) {
@@ -123,7 +122,7 @@ final class PythonServer: @unchecked Sendable {
   /// Keep-alive: sequential requests reuse one connection (the server sees one client port);
   /// after `Connection: close` the next request opens a new one.
   @Test func keepAliveReusesConnections() throws {
-    guard let server = try PythonServer() else { Issue.record("python3 is not available"); return }
+    guard let server = PythonServer() else { Issue.record("python3 is not available"); return }
     defer { server.stop() }
     let base = "http://127.0.0.1:\(server.port)"
     try onScheduler(threads: 2) {
@@ -143,7 +142,7 @@ final class PythonServer: @unchecked Sendable {
 
   /// A server that closes early and malformed responses give clear errors.
   @Test func faultsGiveClearErrors() throws {
-    guard let server = try PythonServer() else { Issue.record("python3 is not available"); return }
+    guard let server = PythonServer() else { Issue.record("python3 is not available"); return }
     defer { server.stop() }
     let base = "http://127.0.0.1:\(server.port)"
     try onScheduler(threads: 2) {
@@ -200,7 +199,7 @@ final class PythonServer: @unchecked Sendable {
 @Suite struct HTTPExampleTests {
   /// weft-http-get fetches two URLs from the local Python server over one connection.
   @Test func weftHTTPGetFetchesFromLocalServer() throws {
-    guard let server = try PythonServer() else { Issue.record("python3 is not available"); return }
+    guard let server = PythonServer() else { Issue.record("python3 is not available"); return }
     defer { server.stop() }
     let dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
     guard let url = [dir, dir.deletingLastPathComponent()].map({ $0.appendingPathComponent("weft-http-get") })
