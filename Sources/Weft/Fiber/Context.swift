@@ -12,6 +12,12 @@ import CWeft
 /// - S2: Swift's exclusivity access set is saved into the fiber's two words just before it
 ///   switches out and restored just after it switches in, so a fiber that suspends inside
 ///   a `modify` access and resumes on another thread carries its accesses with it.
+/// - S2a: the thread's own access set is empty whenever a fiber switches in: the loop switches
+///   with no dynamic access live, and a fiber switching out (directly to another, S4, or to
+///   the loop) has just moved its accesses out. The runtime's enter is a no-op for a fiber
+///   whose saved set is empty (its first word zero) on such a thread, so that call is skipped
+///   (~35 instructions per switch-in, two per hand-off round trip); debug builds check S2a
+///   with a probe instead.
 /// - S3: under ThreadSanitizer, the annotation and the jump happen in one uninstrumented C
 ///   function (`weft_switch`, `weft_switch_ontop`).
 /// - S4 (direct switch, Worker+Switch.swift D1, D2): a fiber that switches out while its
@@ -46,7 +52,26 @@ enum Context {
   static func resumed(_ fiber: AnyFiber, loopContext: UnsafeMutableRawPointer?) {
     // A fiber only ever runs on a worker thread, whose slot holds its Worker.
     Worker.withCurrent { $0.loopContext = loopContext }  // S1
-    if exclusivityHooksEnabled { swift_task_enterThreadLocalContext(fiber.exclusivityState) }  // S2
+    if exclusivityHooksEnabled { enterExclusivityContext(fiber) }  // S2
+  }
+
+  /// S2, S2a.
+  @inline(__always)
+  private static func enterExclusivityContext(_ fiber: AnyFiber) {
+    assert(threadAccessSetIsEmpty(), "BUG IN Weft: a fiber switched in with a dynamic access live on its thread (S2a)")
+    if fiber.word(FiberCore.Word.exclusivity).loadRelaxed() == 0 { return }  // S2a: nothing saved
+    swift_task_enterThreadLocalContext(fiber.exclusivityState)
+  }
+
+  /// S2a's probe (debug builds): entering an empty saved set records the thread's access set
+  /// head in the set's first word and changes nothing else, so a zero there means the thread
+  /// had none.
+  static func threadAccessSetIsEmpty() -> Bool {
+    var probe: (UInt, UInt) = (0, 0)
+    return withUnsafeMutableBytes(of: &probe) { raw -> Bool in
+      swift_task_enterThreadLocalContext(raw.baseAddress.unsafelyUnwrapped.assumingMemoryBound(to: CChar.self))
+      return raw.load(as: UInt.self) == 0
+    }
   }
 
   /// Prepares a fresh fiber's first context on `stack`.

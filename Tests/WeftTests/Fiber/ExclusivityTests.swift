@@ -75,6 +75,18 @@ enum ExclusivityScenario {
     }
   }
 
+  /// S2a: a fiber with nothing saved skips the runtime's enter, which is right only because
+  /// the thread's own set is empty at every switch-in; debug builds assert that with a probe.
+  /// The probe itself: it sees an access live on this thread, and none once it ended.
+  @Test func theAccessSetProbeSeesALiveAccess() {
+    let box = Box()
+    #expect(Context.threadAccessSetIsEmpty())
+    var inside = true
+    mutate(&box.array) { inside = Context.threadAccessSetIsEmpty() }
+    #expect(!inside, "the probe missed the access to box.array")
+    #expect(Context.threadAccessSetIsEmpty())
+  }
+
   /// Control: with the two hooks switched off (a test-only switch), the same scenario
   /// crashes: the access record stays in worker A's thread-local set, and swift_endAccess on
   /// worker B does not find it in B's set. Observed (Swift 6.3.1, debug): the child dies with
