@@ -152,7 +152,7 @@ public class AnyFiber: WaitSite, @unchecked Sendable {
   }
 
   init(sticky: Bool, stackSize: Int, pool: ThreadPool, isThreadFiber: Bool = false, invoker: BodyInvoker? = nil) {
-    let worker = ThreadLocal.worker  // one out-of-line TLS read for the id and the block
+    let worker = ThreadLocal.worker  // one TLS read for the id and the block
     self.id = AnyFiber.takeID(worker)
     core = FiberCore.allocate(on: worker, sticky: sticky, pool: pool, stackSize: stackSize,
                               isThreadFiber: isThreadFiber, invoker: invoker)
