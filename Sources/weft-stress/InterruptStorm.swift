@@ -35,6 +35,13 @@ final class YieldLock: AbstractLock {
 final class WakeBook: @unchecked Sendable {
   // SAFETY: only accessed atomically; allocated in init, freed in deinit.
   let capacity: Int
+  // W1: each book has one notifier, which spends a token only on a notify that woke someone
+  // (a token no one received is used again for its next notify). Spending one per notify,
+  // woken or not, ran the book dry while victims still had waits to do: the notifier loops
+  // much faster than a woken victim re-takes the lock (a single-worker interactive victim
+  // above all), and a victim over the ReentrantLock condition, which the interrupters only
+  // cancel, then waited for ever in a wait with no timeout (seed 413053971, round 486: about
+  // half the runs; a trace of the victim showed it parked with no wake ever attempted).
   private let next = Atomic<Int>(0)
   private let expected: UnsafeMutablePointer<Atomic<Int>>
   private let delivered: UnsafeMutablePointer<Atomic<Int>>
@@ -369,11 +376,13 @@ let interruptStorm = Scenario(
   // Traffic, until the victims are done; none of it is ever interrupted.
   @Sendable func conditionNotifier(_ c: Threads.Condition, _ book: WakeBook, _ salt: UInt64) {
     var r = round.random(for: 0, salt)
+    var unused: Int? = nil  // WakeBook W1
     while !s.stop.isSet {
-      if let t = book.issue() {
+      if let t = unused ?? book.issue() {
         c.lock()
         let all = r.chance(0.3)
-        book.expect(t, r.chance(0.1) ? c.notify(error: StormNotified(token: t), all: all) : c.notify(value: t, all: all))
+        let woken = r.chance(0.1) ? c.notify(error: StormNotified(token: t), all: all) : c.notify(value: t, all: all)
+        if woken > 0 { book.expect(t, woken); unused = nil } else { unused = t }
         c.unlock()
       }
       yield()
@@ -472,11 +481,13 @@ let interruptStorm = Scenario(
   let group = Fiber(sticky: true) {
     for v in 0..<victims where kindOf[v] == .condition { schedule(vs[v]) }
     var r = round.random(for: 0, 49)
+    var unused: Int? = nil  // WakeBook W1
     while !s.stop.isSet {
-      if let t = s.conditionBook.issue() {
+      if let t = unused ?? s.conditionBook.issue() {
         let all = r.chance(0.3)
-        s.conditionBook.expect(t, r.chance(0.1) ? s.condition.notify(error: StormNotified(token: t), all: all)
-                                                : s.condition.notify(value: t, all: all))
+        let woken = r.chance(0.1) ? s.condition.notify(error: StormNotified(token: t), all: all)
+                                  : s.condition.notify(value: t, all: all)
+        if woken > 0 { s.conditionBook.expect(t, woken); unused = nil } else { unused = t }
       }
       yield()
     }
