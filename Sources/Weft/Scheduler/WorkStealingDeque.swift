@@ -21,6 +21,9 @@
 /// - D4: the owner's operations are reachable only through the `Owner` view, which is not
 ///   `Sendable` and lives in the owning worker's owner-only state (`Worker.Local`); other
 ///   threads get the `Stealer` view (crossbeam-deque's `Worker` / `Stealer`).
+/// - D5: an owner may use the deque as a FIFO instead (`takeOldest`, at the top with the
+///   thieves' CAS, and never `pop`): a worker's yielded fibers (`YieldedQueues`). Then
+///   `bottom` counts every push and `top` every take, which `YieldedQueues` orders by.
 final class WorkStealingDeque: @unchecked Sendable {
   // SAFETY: fields are only touched through atomics (words, slots) or by the owner (retired).
   // `top` (written by thieves) and `bottom` (written by the owner at every push and pop) on
@@ -71,12 +74,13 @@ final class WorkStealingDeque: @unchecked Sendable {
     let deque: Unmanaged<WorkStealingDeque>
     @inline(__always) func push(_ fiber: FiberRef) { deque._withUnsafeGuaranteedRef { $0.ownerPush(fiber) } }
     @inline(__always) func pop() -> FiberRef? { deque._withUnsafeGuaranteedRef { $0.ownerPop() } }
-    /// The oldest fiber, taken at the top as a thief takes it: for a deque its owner uses as
-    /// a FIFO (a worker's yielded fibers, which other workers may still steal).
+    /// D5: the oldest fiber, taken at the top as a thief takes it: for a deque its owner uses
+    /// as a FIFO (a worker's yielded fibers, which other workers may still steal).
     @inline(__always) func takeOldest() -> FiberRef? { deque._withUnsafeGuaranteedRef { $0.ownerTakeOldest() } }
     /// Fibers ever pushed (`bottom`) and ever taken at the top (`top`, by thieves or
     /// `takeOldest`): for a deque used only as a FIFO, the element pushed as the n-th is
     /// still there exactly while `takenAtTop < n` (`YieldedQueues` orders by it).
+    // Relaxed: `bottom` is written by its owner only, the caller.
     @inline(__always) var pushedCount: Int { deque._withUnsafeGuaranteedRef { Int(bitPattern: $0.bottom.loadRelaxed()) } }
     // Acquire: pairs with the thieves' CAS on top (a steal still in flight may raise it
     // right after: the order is exact up to the steals racing with the owner).
