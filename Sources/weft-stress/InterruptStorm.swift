@@ -43,6 +43,8 @@ final class WakeBook: @unchecked Sendable {
   // cancel, then waited for ever in a wait with no timeout (seed 413053971, round 486: about
   // half the runs; a trace of the victim showed it parked with no wake ever attempted).
   private let next = Atomic<Int>(0)
+  /// W1: the token of the last notify that woke nobody, or -1 (the one notifier's own).
+  private let spare = Atomic<Int>(-1)
   private let expected: UnsafeMutablePointer<Atomic<Int>>
   private let delivered: UnsafeMutablePointer<Atomic<Int>>
 
@@ -60,6 +62,15 @@ final class WakeBook: @unchecked Sendable {
     return t < capacity ? t : nil
   }
   func expect(_ t: Int, _ n: Int) { expected[t].store(n, ordering: .relaxed) }
+  /// W1: notifies with a token (`notify` returns how many it woke), spent only if it woke
+  /// someone. Nothing when the book is full.
+  func notify(_ notify: (Int) -> Int) {
+    let kept = spare.load(ordering: .relaxed)
+    guard let t = kept >= 0 ? kept : issue() else { return }
+    let woken = notify(t)
+    if woken > 0 { expect(t, woken) }
+    spare.store(woken > 0 ? -1 : t, ordering: .relaxed)
+  }
   func deliver(_ t: Int) -> Bool {
     guard t >= 0 && t < capacity else { return false }
     delivered[t].wrappingAdd(1, ordering: .relaxed)
@@ -376,15 +387,13 @@ let interruptStorm = Scenario(
   // Traffic, until the victims are done; none of it is ever interrupted.
   @Sendable func conditionNotifier(_ c: Threads.Condition, _ book: WakeBook, _ salt: UInt64) {
     var r = round.random(for: 0, salt)
-    var unused: Int? = nil  // WakeBook W1
     while !s.stop.isSet {
-      if let t = unused ?? book.issue() {
-        c.lock()
+      c.lock()
+      book.notify { t in
         let all = r.chance(0.3)
-        let woken = r.chance(0.1) ? c.notify(error: StormNotified(token: t), all: all) : c.notify(value: t, all: all)
-        if woken > 0 { book.expect(t, woken); unused = nil } else { unused = t }
-        c.unlock()
+        return r.chance(0.1) ? c.notify(error: StormNotified(token: t), all: all) : c.notify(value: t, all: all)
       }
+      c.unlock()
       yield()
     }
   }
@@ -481,13 +490,10 @@ let interruptStorm = Scenario(
   let group = Fiber(sticky: true) {
     for v in 0..<victims where kindOf[v] == .condition { schedule(vs[v]) }
     var r = round.random(for: 0, 49)
-    var unused: Int? = nil  // WakeBook W1
     while !s.stop.isSet {
-      if let t = unused ?? s.conditionBook.issue() {
+      s.conditionBook.notify { t in
         let all = r.chance(0.3)
-        let woken = r.chance(0.1) ? s.condition.notify(error: StormNotified(token: t), all: all)
-                                  : s.condition.notify(value: t, all: all)
-        if woken > 0 { s.conditionBook.expect(t, woken); unused = nil } else { unused = t }
+        return r.chance(0.1) ? s.condition.notify(error: StormNotified(token: t), all: all) : s.condition.notify(value: t, all: all)
       }
       yield()
     }

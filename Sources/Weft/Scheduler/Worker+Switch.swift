@@ -153,7 +153,7 @@ extension Worker {
   /// workers that go idle later can steal it (YieldedQueues Y1).
   func requeueYielded(_ f: FiberRef) {
     let sticky = f.with { $0.sticky }
-    if !sticky && idle.counts.unparked < idle.workerCount {  // Pool.hasIdleWorkers
+    if !sticky && poolHasIdleWorkers {
       injector.push(f)
       notifyWork()
     } else {

@@ -183,6 +183,11 @@ final class Worker: @unchecked Sendable {
     return effective == poolKind
   }
 
+  /// Whether a worker of this pool is parked (`Pool.hasIdleWorkers`, one acquire load): for
+  /// work this worker would run itself anyway, so a stale answer costs parallelism, never a
+  /// wake-up.
+  @inline(__always) var poolHasIdleWorkers: Bool { idle.counts.unparked < idle.workerCount }
+
   /// W1/W2, producer side, for this worker's pool (`Pool.notifyWork` without the pool).
   @inline(__always) func notifyWork() {
     fenceFull()  // pairs with the fence in Worker.parkIdle
@@ -279,10 +284,11 @@ final class Worker: @unchecked Sendable {
   @inline(__always) private func runNextPick() -> FiberRef? {
     if let f = takeRunNext() {
       if local.pointee.streak.admitFromLoop() { return f }
-      // Behind the rest, stealable (Y1); an idle worker may take it now.
+      // Behind the rest, stealable (Y1); an idle worker may take it now (no fence and no
+      // idle-list lock when none is idle: this worker runs it soon in any case).
       let sticky = f.with { $0.sticky }
       local.pointee.yielded.append(f, sticky: sticky)
-      if !sticky { notifyWork() }
+      if !sticky && poolHasIdleWorkers { notifyWork() }
     }
     local.pointee.streak.reset()
     return nil

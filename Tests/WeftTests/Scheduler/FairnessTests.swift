@@ -11,32 +11,14 @@ import Testing
 @Suite struct FairnessTests {
   /// Two fibers alternating yield() on one worker interleave strictly.
   @Test func twoYieldingFibersInterleave() throws {
-    let log = try withScheduler(threads: 1) { s in
-      try s.spawn { () throws -> [Character] in
-        let log = Locked<[Character]>([])
-        let fibers = ["A", "B"].map { (name: Character) in
-          spawn { for _ in 0..<50 { log.withLock { $0.append(name) }; yield() } }
-        }
-        for f in fibers { try f.wait() }
-        return log.snapshot
-      }.fetch()
-    }
+    let log = try yieldingLog([("A", false), ("B", false)])
     #expect(log.count == 100)
     #expect(zip(log, log.dropFirst()).allSatisfy { $0 != $1 }, "\(String(log))")
   }
 
   /// The same with sticky fibers (their yields go through the sticky inbox).
   @Test func twoYieldingStickyFibersInterleave() throws {
-    let log = try withScheduler(threads: 1) { s in
-      try s.spawn { () throws -> [Character] in
-        let log = Locked<[Character]>([])
-        let fibers = ["A", "B"].map { (name: Character) in
-          spawn(sticky: true) { for _ in 0..<50 { log.withLock { $0.append(name) }; yield() } }
-        }
-        for f in fibers { try f.wait() }
-        return log.snapshot
-      }.fetch()
-    }
+    let log = try yieldingLog([("A", true), ("B", true)])
     #expect(log.count == 100)
     #expect(zip(log, log.dropFirst()).allSatisfy { $0 != $1 }, "\(String(log))")
   }
@@ -153,5 +135,20 @@ import Testing
       try aFiber.wait()
       try b.wait()
     }
+  }
+}
+
+/// On a 1-worker scheduler, one fiber per entry (sticky or not) logs its name and yields, 50
+/// times each; returns the log, in the order the fibers ran.
+func yieldingLog(_ fibers: [(name: Character, sticky: Bool)], _ what: String = #function) throws -> [Character] {
+  try withScheduler(threads: 1, what) { s in
+    try s.spawn { () throws -> [Character] in
+      let log = Locked<[Character]>([])
+      let started = fibers.map { entry in
+        spawn(sticky: entry.sticky) { for _ in 0..<50 { log.withLock { $0.append(entry.name) }; yield() } }
+      }
+      for f in started { try f.wait() }
+      return log.snapshot
+    }.fetch()
   }
 }

@@ -75,16 +75,7 @@ import Testing
   /// the two kinds wait in different queues (only the migratable one is stealable), and
   /// neither may starve the other.
   @Test func stickyAndMigratableYieldersInterleave() throws {
-    let log = try withScheduler(threads: 1) { s in
-      try s.spawn { () throws -> [Character] in
-        let log = Locked<[Character]>([])
-        let fibers = [("S", true), ("M", false)].map { (name: Character, sticky: Bool) in
-          spawn(sticky: sticky) { for _ in 0..<50 { log.withLock { $0.append(name) }; yield() } }
-        }
-        for f in fibers { try f.wait() }
-        return log.snapshot
-      }.fetch()
-    }
+    let log = try yieldingLog([("S", true), ("M", false)])
     #expect(log.count == 100)
     #expect(zip(log, log.dropFirst()).allSatisfy { $0 != $1 }, "\(String(log))")
   }
