@@ -5,47 +5,75 @@
 // calling fiber — not its worker — in an ordinary interruptible wait whose site is the
 // call's `AsyncCall` box. The task stores its outcome in the box and wakes the fiber.
 //
+// Split for speed (B5): `awaitAsync` and the box's typed part (`AsyncCall<T>`, its outcome)
+// are inlinable, so a caller's module specializes them for its `T`; everything else — the
+// lock, the waiter, the wait itself — is the non-generic `AsyncCallSite`. Unspecialized,
+// each call looked up the generic metadata of `AsyncCall<T>`, `Result<T, any Error>` and
+// `Optional` of it eight times (~3,800 of ~14,000 instructions per call, callgrind,
+// Docs/Benchmarks.md).
+//
 // Invariants:
-// - B1: `outcome` and `waiter` are read and written only under the box's lock. The task sets
-//   `outcome` and takes `waiter` in one hold, so either the fiber sees the outcome before it
+// - B1: `done` and `waiter` are read and written only under the site's lock. The task sets
+//   `done` and takes `waiter` in one hold, so either the fiber sees `done` before it
 //   registers (and does not park) or the task finds it registered and wakes it (WaitQueue Q2).
+//   The task writes `outcome` before that hold and the fiber reads it after its wait ended
+//   with `done` seen: the lock (or the wake, F3) orders the write before the read.
 // - B2: whoever takes `waiter` out — the finishing task or an interrupter through `tryUnlink`
 //   (cancel, `schedule(_:error:)`, the timeout) — is the one that wakes the fiber, once.
 // - B3 (cancellation, the other direction): a wait that ended by interruption cancels the
 //   Swift task (`Task.cancel()`, after the fiber is off the lock) and throws at once; the
 //   task goes on until it notices, and its outcome is dropped.
-// - B4: the box's lock is never held while calling out (task cancel, wake).
+// - B4: the site's lock is never held while calling out (task cancel, wake).
 //
 // | field   | written by                          | read by                      |
 // |---------|-------------------------------------|------------------------------|
-// | outcome | the task (under lock, once)         | the fiber after its wait     |
+// | outcome | the task (once, before `finish`)    | the fiber after its wait     |
+// | done    | the task (under lock, once)         | the fiber (under lock)       |
 // | waiter  | the fiber (register), task/unlinker | the same, under lock         |
 
-/// The meeting point of one `awaitAsync` call: the fiber waits here, the task finishes here.
-final class AsyncCall<T>: WaitSite, @unchecked Sendable {
-  // SAFETY: `outcome` and `waiter` are guarded by the lock (B1).
+/// The untyped meeting point of one `awaitAsync` call: the fiber waits here, the task
+/// finishes here (B1, B2).
+@usableFromInline
+class AsyncCallSite: WaitSite, @unchecked Sendable {
+  // SAFETY: `done` and `waiter` are guarded by the lock (B1).
   private let words = AtomicBlock(count: 1)
   private var lock: FutexLock { FutexLock(words[0]) }
-  private var outcome: Swift.Result<T, any Error>?
-  private var waiter: AnyFiber?
+  @exclusivity(unchecked) private var done = false  // B1: under the lock, no dynamic check
+  @exclusivity(unchecked) private var waiter: AnyFiber?  // B1: likewise
+
+  @usableFromInline init() {}
 
   deinit { words.deallocate() }
 
-  /// The task's end (B1, B2).
-  func finish(_ result: Swift.Result<T, any Error>) {
+  /// The task's end, after it stored the outcome (B1, B2).
+  @usableFromInline
+  final func finish() {
     lock.lock()
-    outcome = result
+    done = true
     let w = waiter.take()
     lock.unlock()
     w?.wake()  // B4
   }
 
+  /// Parks the calling fiber until `finish`, or throws why the wait was interrupted after
+  /// cancelling `task` (B3). `timeout` was checked by `checkAwaitTimeout`.
+  @usableFromInline
+  final func awaitFinish(_ task: Task<Void, Never>, timeout: Duration?, interruptible: Bool) throws {
+    let me = AnyFiber.currentContext
+    AsyncCallCount.begin()
+    defer { AsyncCallCount.end() }
+    guard let i = wait(me, deadline: timeout.map(deadline(after:)), interruptible: interruptible) else { return }
+    precondition(interruptible, "BUG IN Weft: an uninterruptible awaitAsync was interrupted")
+    task.cancel()  // B3
+    throw i.error("awaitAsync", timeout: timeout)
+  }
+
   /// Parks `me` until `finish` or an interrupter (B1); returns why it was interrupted.
-  func wait(_ me: AnyFiber, deadline: UInt64?, interruptible: Bool = true) -> WaitInterruption? {
+  private func wait(_ me: AnyFiber, deadline: UInt64?, interruptible: Bool) -> WaitInterruption? {
     var record = WaitRecord(site: self, what: "awaitAsync", interruptible: interruptible)
     return withUnsafeMutablePointer(to: &record) { r -> WaitInterruption? in
       lock.lock()
-      if outcome != nil { lock.unlock(); return nil }
+      if done { lock.unlock(); return nil }
       if let d = deadline, d <= monotonicNanoseconds() { lock.unlock(); return .timedOut }
       switch me.beginWait(r) {
       case .registered: break
@@ -59,22 +87,39 @@ final class AsyncCall<T>: WaitSite, @unchecked Sendable {
     }
   }
 
-  /// The outcome, once `wait` returned nil (B1).
-  func takeOutcome() -> Swift.Result<T, any Error> {
-    lock.lock()
-    defer { lock.unlock() }
-    guard let o = outcome.take() else { preconditionFailure("BUG IN Weft: awaitAsync woke without an outcome") }
-    return o
-  }
-
   /// B2: an interrupter takes the waiting fiber out (WaitSite; never blocks, R3).
-  func tryUnlink(_ fiber: AnyFiber, _ r: UnsafeMutablePointer<WaitRecord>, _ reason: WaitInterruption) -> UnlinkOutcome {
+  @usableFromInline
+  final func tryUnlink(_ fiber: AnyFiber, _ r: UnsafeMutablePointer<WaitRecord>, _ reason: WaitInterruption) -> UnlinkOutcome {
     guard lock.tryLock() else { return .busy }
     defer { lock.unlock() }
     guard waiter === fiber else { return .notWaiting }
     waiter = nil
     r.pointee.interruption = reason  // R4
     return .unlinked
+  }
+
+  /// Rejects a negative timeout before any task starts.
+  @usableFromInline
+  static func checkAwaitTimeout(_ timeout: Duration?) throws { try checkTimeout(timeout, "awaitAsync") }
+
+  /// Where the call's task runs: `executor`, else the calling fiber's scheduler.
+  @usableFromInline
+  static func preferred(_ executor: (any TaskExecutor)?) -> any TaskExecutor { executor ?? Scheduler.current }
+}
+
+/// The typed part of one `awaitAsync` call: the task's outcome (B1, B5).
+@usableFromInline
+final class AsyncCall<T>: AsyncCallSite, @unchecked Sendable {
+  // SAFETY: written once by the task before `finish`, read by the fiber after (B1).
+  @exclusivity(unchecked) @usableFromInline var outcome: Swift.Result<T, any Error>?
+
+  @inlinable override init() { super.init() }
+
+  /// The outcome, once `awaitFinish` returned (B1).
+  @inlinable
+  func takeOutcome() -> Swift.Result<T, any Error> {
+    guard let o = outcome.take() else { preconditionFailure("BUG IN Weft: awaitAsync woke without an outcome") }
+    return o
   }
 }
 
@@ -97,21 +142,16 @@ final class AsyncCall<T>: WaitSite, @unchecked Sendable {
 ///   makes `body` see it, as usual.
 /// - **From other threads**: a thread that is not a Weft worker blocks until the task ends.
 /// - **Julia**: none (Julia has no async/await); Swift's `Task { }` + `await task.value`.
+@inlinable
 public func awaitAsync<T: Sendable>(executor: (any TaskExecutor)? = nil, timeout: Duration? = nil,
                           _ body: sending @escaping @isolated(any) () async throws -> T) throws -> T {
-  try checkTimeout(timeout, "awaitAsync")
-  let me = AnyFiber.currentContext
+  try AsyncCallSite.checkAwaitTimeout(timeout)
   let call = AsyncCall<T>()
-  let preferred: any TaskExecutor = executor ?? Scheduler.current
-  let task = Task(executorPreference: preferred) {
-    do { call.finish(.success(try await body())) } catch { call.finish(.failure(error)) }
+  let task = Task(executorPreference: AsyncCallSite.preferred(executor)) {
+    do { call.outcome = .success(try await body()) } catch { call.outcome = .failure(error) }
+    call.finish()
   }
-  AsyncCallCount.begin()
-  defer { AsyncCallCount.end() }
-  if let i = call.wait(me, deadline: timeout.map(deadline(after:))) {
-    task.cancel()  // B3
-    throw i.error("awaitAsync", timeout: timeout)
-  }
+  try call.awaitFinish(task, timeout: timeout, interruptible: true)
   return try call.takeOutcome().get()
 }
 
@@ -121,15 +161,14 @@ public func awaitAsync<T: Sendable>(executor: (any TaskExecutor)? = nil, timeout
 /// cancelled after its owner had taken the item must still return that item: nothing lost).
 @_spi(WeftDistributed)
 public func awaitAsyncUninterruptibly<T: Sendable>(_ body: sending @escaping @isolated(any) () async -> T) -> T {
-  let me = AnyFiber.currentContext
   let call = AsyncCall<T>()
-  let task = Task(executorPreference: Scheduler.current) { call.finish(.success(await body())) }
-  AsyncCallCount.begin()
-  defer { AsyncCallCount.end() }
-  if call.wait(me, deadline: nil, interruptible: false) != nil {
+  let task = Task(executorPreference: AsyncCallSite.preferred(nil)) {
+    call.outcome = .success(await body())
+    call.finish()
+  }
+  do { try call.awaitFinish(task, timeout: nil, interruptible: false) } catch {
     preconditionFailure("BUG IN Weft: an uninterruptible awaitAsync was interrupted")
   }
-  _ = task
   do { return try call.takeOutcome().get() } catch { preconditionFailure("BUG IN Weft: a non-throwing body failed") }
 }
 

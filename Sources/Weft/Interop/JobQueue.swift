@@ -43,7 +43,7 @@ final class JobQueue: @unchecked Sendable {
   /// The word a worker of `pool` caches and polls: the pending count for the default pool,
   /// a word that stays 0 for the others (they run no jobs).
   func pendingWord(for pool: Pool) -> AtomicWord { pool === scheduler.defaultPool ? words[1] : words[2] }
-  private var ring = JobRing()
+  @exclusivity(unchecked) private var ring = JobRing()  // under the lock (J1): no dynamic check
   // SAFETY (unowned(unsafe)): the scheduler owns this queue.
   unowned(unsafe) let scheduler: Scheduler
 
