@@ -21,6 +21,17 @@
 //   worker of this scheduler wakes nobody; that worker polls the queue at its next loop turn,
 //   and other workers see the job when they look for work. A fiber that queues a job and
 //   then computes for long delays it by as much (the same trade as `pushRunNext`).
+// - J6 (the batch's next-job slot, Tokio's LIFO slot made FIFO-safe): a job pushed by the
+//   worker that is running a batch (a `Task.yield`, a continuation resumed by a job) goes to
+//   that worker's slot instead of the shared ring, and runs next in the same batch if no
+//   older job is queued; if one is, the slot's job goes behind it first, so FIFO order holds.
+//   At most one job waits in a slot: a second push moves the older one to the ring. A job
+//   left in the slot when the batch ends stays there while the worker's loop looks for a
+//   fiber; a worker with a slotted job runs another batch instead of searching or parking,
+//   and before it runs a fiber the job goes to the ring and an idle worker is woken for it
+//   (`releaseSlot`). So a slotted job is invisible to other workers only while this worker
+//   runs jobs. One task hopping on a 2-worker scheduler no longer moves between workers at
+//   every batch, each move a cache miss and a searching worker woken (Docs/Benchmarks.md).
 // - J4: after shutdown began, a job pushed here is moved to Swift's global executor by the
 //   pusher (after a full fence it sees the flag, or a worker still running sees the job):
 //   each job is popped under the lock exactly once, by a worker or by a pusher's drain.
@@ -30,12 +41,16 @@
 // | ring          | push, pop (under lock)           | push, pop (under lock)           |
 // | pendingWord   | push, pop (release, under lock)  | workers' loops and idle check    |
 // | runningFlags  | worker i (relaxed)               | worker i                         |
+// | slots[i]      | worker i (J6)                    | worker i                         |
 
 /// The jobs enqueued on one scheduler's `TaskExecutor`.
 final class JobQueue: @unchecked Sendable {
   // SAFETY: `ring` is touched only under the lock; the words are atomic.
   private let words = AtomicBlock(count: 3)  // 0: lock, 1: pending count (J1), 2: always 0
   private let runningFlags: AtomicBlock  // J3: 1 while worker i runs a batch
+  /// J6: worker i's next job while it runs a batch; touched only by worker i.
+  private let slots: UnsafeMutablePointer<QueuedWork?>
+  private let slotCount: Int
   private var lock: FutexLock { FutexLock(words[0]) }
   /// The pending-job count (J1).
   private var pendingWord: AtomicWord { words[1] }
@@ -53,18 +68,35 @@ final class JobQueue: @unchecked Sendable {
   init(scheduler: Scheduler, workerCount: Int) {
     self.scheduler = scheduler
     runningFlags = AtomicBlock(count: max(workerCount, 1))
+    slotCount = max(workerCount, 1)
+    slots = .allocate(capacity: slotCount)
+    slots.initialize(repeating: nil, count: slotCount)
   }
 
   deinit {
     ring.deallocate()
     words.deallocate()
     runningFlags.deallocate()
+    slots.deinitialize(count: slotCount)
+    slots.deallocate()
   }
 
   // MARK: Producers
 
-  /// Queues `work` and makes sure a default-pool worker will run it (J2).
+  /// Queues `work` and makes sure a default-pool worker will run it (J2); from a worker
+  /// running a batch, into its slot (J6).
   func push(_ work: QueuedWork) {
+    if let w = Worker.current, w.scheduler === scheduler, isRunningBatch(w) {
+      guard let older = slots[w.index].take() else { slots[w.index] = work; return }
+      slots[w.index] = work
+      pushShared(older)  // J6: at most one job in a slot
+      return
+    }
+    pushShared(work)
+  }
+
+  /// Queues `work` in the shared ring (J2); `wakeAlways` skips J5's locality rule.
+  private func pushShared(_ work: QueuedWork, wakeAlways: Bool = false) {
     lock.lock()
     ring.append(work)
     let count = ring.count
@@ -75,7 +107,7 @@ final class JobQueue: @unchecked Sendable {
     // next loop turn (after its batch, or as soon as the fiber that queued it parks — the
     // usual case: `awaitAsync`, a continuation resumed by a fiber) without waking anyone, as
     // the run-next slot does for woken fibers; otherwise wake an idle worker (W1, W2).
-    if count == 1, let w = Worker.current, w.scheduler === scheduler, w.pool === scheduler.defaultPool { return }
+    if !wakeAlways, count == 1, let w = Worker.current, w.scheduler === scheduler, w.pool === scheduler.defaultPool { return }
     scheduler.defaultPool.notifyWork()
   }
 
@@ -108,15 +140,39 @@ final class JobQueue: @unchecked Sendable {
   func runBatch(on worker: Worker) {
     guard worker.pool === scheduler.defaultPool else { return }
     let executor = scheduler.asUnownedTaskExecutor()
+    let slot = slots + worker.index
     runningFlags[worker.index].storeRelaxed(1)  // J3
     for _ in 0..<JobQueue.batchLimit {
-      guard let work = pop() else { break }
+      guard let work = next(slot) else { break }
       switch work {
       case .job(let job): job.runSynchronously(on: executor)
       case .serial(let serial): serial.runBatch()  // one slot of the batch (S2)
       }
     }
     runningFlags[worker.index].storeRelaxed(0)
+  }
+
+  /// Whether `worker`'s slot holds a job (J6; owner only): its loop runs another batch
+  /// before it searches or parks.
+  @inline(__always)
+  func hasSlotted(_ worker: Worker) -> Bool { slots[worker.index] != nil }
+
+  /// Before `worker` runs a fiber: its slotted job goes to the ring, visible to all, and an
+  /// idle worker is woken for it (J6): the fiber may compute for long, and J5's "this worker
+  /// runs it at its next turn" would strand a job the fiber never asked for.
+  @inline(__always)
+  func releaseSlot(_ worker: Worker) {
+    if let left = slots[worker.index].take() { pushShared(left, wakeAlways: true) }
+  }
+
+  /// The batch's next job: the slot's if no older job is queued, else the ring's first (J6).
+  @inline(__always)
+  private func next(_ slot: UnsafeMutablePointer<QueuedWork?>) -> QueuedWork? {
+    guard let slotted = slot.pointee.take() else { return pop() }
+    // Relaxed: a hint; a job queued concurrently by another thread may run after this one.
+    if pendingWord.loadRelaxed() == 0 { return slotted }
+    pushShared(slotted)  // J6: behind the older ones
+    return pop()
   }
 
   /// Whether `worker` (the calling thread's) is running a batch of jobs now (J3).

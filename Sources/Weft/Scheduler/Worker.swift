@@ -340,12 +340,16 @@ final class Worker: @unchecked Sendable {
     status.storeRelease(Status.running.rawValue)
     while true {
       // Interop (Interop/JobQueue.swift): Swift jobs run here, between fibers, in batches.
-      if jobsPending.loadRelaxed() != 0 { scheduler.jobs.runBatch(on: self) }
-      if let f = findLocalWork() ?? readyIO() ?? searchForWork() {
+      let jobs: JobQueue = scheduler.jobs
+      if jobsPending.loadRelaxed() != 0 || jobs.hasSlotted(self) { jobs.runBatch(on: self) }
+      // A worker whose batch left a job in its slot has work: it does not search (J6).
+      if let f = findLocalWork() ?? readyIO() ?? (jobs.hasSlotted(self) ? nil : searchForWork()) {
+        jobs.releaseSlot(self)  // J6: visible to other workers while this one runs a fiber
         runFiber(f)
         continue
       }
-      if jobsPending.loadRelaxed() != 0 { continue }  // searchForWork stopped for jobs
+      // searchForWork stopped for jobs, or this worker's slot holds one (J6).
+      if jobsPending.loadRelaxed() != 0 || jobs.hasSlotted(self) { continue }
       if scheduler.isShuttingDown {
         // Work queued before shutdown began is visible now (the flag is read with acquire,
         // after the release that set it): look once more, stealing included, before leaving.
