@@ -300,16 +300,49 @@ final class Worker: @unchecked Sendable {
     if workers.count > 1 {
       counters.increment(.stealAttempts)
       var found: FiberRef? = nil
+      var taken = 1
       _ = local.pointee.stealOrder.forEachVisit(count: workers.count, me: poolIndex) { visit in
         let victim = workers[visit.victim]
-        found = victim.deque.steal() ?? victim.yieldedDeque.steal()
-          ?? (visit.includingRunNext ? victim.stealRunNext() : nil)
+        if let f = victim.deque.steal() {
+          found = f
+          taken += stealHalf(of: victim)
+          return true
+        }
+        found = victim.yieldedDeque.steal() ?? (visit.includingRunNext ? victim.stealRunNext() : nil)
         return found != nil
       }
-      if let found { counters.increment(.steals); return found }
+      if let found {
+        counters.increment(.stealBatches)
+        counters.add(.steals, taken)
+        return found
+      }
     }
     return injector.pop()
   }
+
+  /// S1 (steal half, Go's `runqsteal`, Tokio's `steal_into`): after a thief took the oldest
+  /// fiber of `victim`'s deque, it moves up to half of what is left into its own deque (at
+  /// most `stealHalfLimit`), so that an imbalance is evened out in a few sweeps instead of
+  /// one sweep per fiber. One `steal` (one CAS on `top`) per fiber: the owner pops at the
+  /// bottom without a CAS while more than one fiber is left, so a single CAS over a range
+  /// could race with those pops (crossbeam-deque steals its LIFO flavour one by one too).
+  /// The yielded deque and the run-next slot are never batched: their fibers wait behind
+  /// others, and moving them to the front of the thief's deque would let them overtake.
+  /// Returns how many it moved.
+  private func stealHalf(of victim: Worker) -> Int {
+    var left = min(victim.deque.approximateCount / 2, Worker.stealHalfLimit)
+    var moved = 0
+    while left > 0, let f = victim.deque.steal() {
+      ownDeque.push(f)  // the thief's own deque: it is the owner here (D4)
+      left -= 1
+      moved += 1
+    }
+    return moved
+  }
+
+  /// The most fibers one sweep moves besides the one it runs (S1; Go's local queues hold 256,
+  /// and a steal takes at most half).
+  static let stealHalfLimit = 128
 
   /// Reactor P5: nothing but the running fiber here, so the loop polls next. Owner only
   /// (`Reactor.callerPollsNext` asks on this worker's thread: `yielded` is owner-only).

@@ -23,7 +23,8 @@
 /// | wakes            | `Scheduler.enqueueWoken` on this worker           | `metrics`          |
 /// | directSwitches   | `takeDirectSwitchTarget` (Worker+Switch D1)       | `metrics`          |
 /// | stealAttempts    | `Worker.steal` (one sweep over the other workers) | `metrics`          |
-/// | steals           | `Worker.steal` (a fiber taken from another)       | `metrics`          |
+/// | steals           | `Worker.steal` (fibers taken from another)        | `metrics`          |
+/// | stealBatches     | `Worker.steal` (sweeps that took some: S1)        | tests              |
 /// | sleeps           | `Worker.parkIdle` (the worker slept on its futex) | `metrics`          |
 /// | cachedStacks     | after `StackPool.take` / `give` on this worker    | `metrics` (gauge)  |
 /// | switches         | `Worker.prepareToRun`, each switch into a fiber (loop or direct) | `LongRunningMonitor` (the switch epoch) |
@@ -32,7 +33,7 @@ struct WorkerCounters: @unchecked Sendable {
   // SAFETY: the words are only accessed through AtomicWord (M1, M2); freed by the owning
   // worker's deinit.
   enum Slot: Int, CaseIterable {
-    case spawned, started, finished, finishedInline, parks, wakes, directSwitches, stealAttempts, steals, sleeps, cachedStacks
+    case spawned, started, finished, finishedInline, parks, wakes, directSwitches, stealAttempts, steals, stealBatches, sleeps, cachedStacks
     case switches, threadID
   }
 
@@ -42,6 +43,12 @@ struct WorkerCounters: @unchecked Sendable {
   @inline(__always) func increment(_ slot: Slot) {
     let w = words[slot.rawValue]
     w.storeRelaxed(w.loadRelaxed() &+ 1)
+  }
+
+  /// Owner only (M1): adds `n`.
+  @inline(__always) func add(_ slot: Slot, _ n: Int) {
+    let w = words[slot.rawValue]
+    w.storeRelaxed(w.loadRelaxed() &+ UInt(bitPattern: n))
   }
 
   /// Owner only (M1): sets a gauge.
