@@ -171,8 +171,18 @@ final class JobQueue: @unchecked Sendable {
     guard let slotted = slot.pointee.take() else { return pop() }
     // Relaxed: a hint; a job queued concurrently by another thread may run after this one.
     if pendingWord.loadRelaxed() == 0 { return slotted }
-    pushShared(slotted)  // J6: behind the older ones
-    return pop()
+    return swapIntoRing(slotted)  // J6: behind the older ones
+  }
+
+  /// Appends `work` and takes the ring's first job in one hold of the lock (J6): the count
+  /// does not change, so nobody needs waking (J2) and shutdown's drain (J4) is not involved
+  /// (the caller, a worker running a batch, runs what it takes).
+  private func swapIntoRing(_ work: QueuedWork) -> QueuedWork {
+    lock.lock()
+    defer { lock.unlock() }
+    guard let first = ring.popFirst() else { return work }  // emptied since the hint
+    ring.append(work)  // one out, one in: `pendingWord` stays right (J1)
+    return first
   }
 
   /// Whether `worker` (the calling thread's) is running a batch of jobs now (J3).
