@@ -6,6 +6,10 @@
 //   finishing fiber, which takes the whole list under the same lock, wakes every waiter once.
 // - C3: an interrupted or timed-out waiter is taken out of the list under `completionLock` by
 //   its interrupter (WaitRecord.swift), which then wakes it instead of the finishing fiber.
+// - C5: the first Swift task that awaits the fiber (`awaitDone`) registers its continuation
+//   in `completion.awaiter` under `completionLock`, like a waiter (C2); later ones add a hook.
+//   `complete` takes it in the same hold as the waiters and resumes it after waking them,
+//   before the hooks, exactly once.
 // - C4: a wait that runs the child inline is a call, not a park: interrupting or cancelling
 //   the waiter meanwhile is kept pending until the child returns (the child may be interrupted
 //   itself). Timed waits and `sync(cancelOnError: true)` joins never run children inline.
@@ -57,6 +61,7 @@ extension AnyFiber {
     // `running`, or `notified` by a late wake — it becomes `done`.
     _ = state.exchangeFull(FiberState.done)
     var waiters = completion.pointee.waiters.takeAll()
+    let awaiter = completion.pointee.awaiter.take()  // C5
     var hooks: [@Sendable (AnyFiber) -> Void] = []
     if hasColdState, let cold = coldIfAllocated {
       hooks = cold.completionHooks
@@ -67,6 +72,7 @@ extension AnyFiber {
       Unmanaged<Scheduler>.fromOpaque(s)._withUnsafeGuaranteedRef { $0.registry?.remove(self) }
     }
     while let w = waiters.popFirst() { w.wake() }
+    awaiter?.resume()  // C5
     if !hooks.isEmpty { for hook in hooks { hook(self) } }
   }
 
@@ -157,6 +163,32 @@ extension AnyFiber {
     }
     cold.completionHooks.append(hook)
     completionLock.unlock()
+  }
+
+  /// C5: resumes `c` once the fiber is done: at once if it already is, else from `complete`
+  /// (the first awaiter in the completion's slot, any other as a hook).
+  func resumeWhenDone(_ c: UnsafeContinuation<Void, Never>) {
+    completionLock.lock()
+    if state.loadAcquire() == FiberState.done {
+      completionLock.unlock()
+      c.resume()
+      return
+    }
+    if completion.pointee.awaiter == nil {
+      completion.pointee.awaiter = c
+    } else {
+      cold.completionHooks.append { _ in c.resume() }
+    }
+    completionLock.unlock()
+  }
+
+  /// Who waits for this fiber to end without being a fiber: the awaiting Swift tasks (C5)
+  /// and the completion hooks (`bind`, `errormonitor`). For tests.
+  var completionObserverCount: Int {
+    completionLock.lock()
+    defer { completionLock.unlock() }
+    let hooks = hasColdState ? coldIfAllocated?.completionHooks.count ?? 0 : 0
+    return (completion.pointee.awaiter == nil ? 0 : 1) + hooks
   }
 
   /// Julia's `wait(t)`: blocks until the fiber is done.

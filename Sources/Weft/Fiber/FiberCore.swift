@@ -18,7 +18,7 @@ import Glibc
 /// | placement       | sticky, home, pool, scheduler; stack size, thread fiber (init only) | first schedule; the fiber itself | wakers (after F1 release) |
 /// | links           | waitNext, inboxNext                      | wait-list owner (lock); inbox pusher | the same / inbox owner    |
 /// | outcome         | invoker, body then result, error         | the fiber itself                     | readers after `done` (C1) |
-/// | completion      | waiters of fetch/wait                    | under completionLock                 | under completionLock      |
+/// | completion      | waiters of fetch/wait, the first awaiting task | under completionLock           | under completionLock      |
 @usableFromInline
 enum FiberCore {
   /// Atomic words (indices into the first group).
@@ -91,6 +91,9 @@ enum FiberCore {
 
   struct Completion {
     var waiters = WaiterList()
+    /// The first Swift task awaiting the fiber (`await fiber.value`; Completion C5): its
+    /// continuation, resumed by `complete` with no hook, closure or cold state allocated.
+    var awaiter: UnsafeContinuation<Void, Never>? = nil
   }
 
   // Fixed offsets: each group starts on its own 8-byte boundary (constant-folded), so that

@@ -11,8 +11,8 @@
 // tasks is cancelled when any of them is. A fiber that never waits, or that catches the
 // `CancellationError`, keeps its awaiter waiting until it ends.
 //
-// A2: the hook resumes the continuation exactly once: it runs once (C2), at once when the
-// fiber is already done, else on the finishing fiber after its waiters are woken.
+// A2: the continuation is resumed exactly once (Completion C5): at once when the fiber is
+// already done, else by the finishing fiber after its waiters are woken.
 
 extension AnyFiber {
   /// Suspends the calling task until this fiber is done; cancelling the task cancels the
@@ -22,7 +22,7 @@ extension AnyFiber {
     if state.loadAcquire() == FiberState.done { return }  // acquire: pairs with C1's release
     await withTaskCancellationHandler {
       await withUnsafeContinuation { (c: UnsafeContinuation<Void, Never>) in
-        onCompletion { _ in c.resume() }  // A2
+        resumeWhenDone(c)  // A2
       }
     } onCancel: {
       self.cancel()  // A1

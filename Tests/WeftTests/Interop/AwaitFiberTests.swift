@@ -95,6 +95,26 @@ struct AwaitFiberTests {
     }
   }
 
+  /// Completion C5: the first awaiting task waits in the completion's slot, the others as
+  /// hooks, beside fibers blocked in `fetch`; the fiber's end resumes each exactly once.
+  @Test func severalTasksAndFibersAwaitOneFiber() async throws {
+    try await withAsyncWatchdog {
+      let e = Event()
+      let f = spawn { () throws -> Int in try e.wait(); return 7 }
+      let tasks = (0..<5).map { _ in Task(executorPreference: Scheduler.shared) { try await f.value } }
+      let fetchers = (0..<3).map { _ in spawn { try f.fetch() } }
+      // Every task must be suspended on the fiber before it ends (no other hook is set).
+      while f.completionObserverCount < tasks.count { await Task.yield() }
+      #expect(!f.isDone)
+      e.notify()
+      var sum = 0
+      for t in tasks { sum += try await t.value }
+      for g in fetchers { sum += try await g.value }
+      #expect(sum == 8 * 7)
+      #expect(f.completionObserverCount == 0)
+    }
+  }
+
   @Test func awaitFromATaskOnWeftsExecutor() async throws {
     try await withAsyncWatchdog {
       let s = Scheduler(threads: 2)
