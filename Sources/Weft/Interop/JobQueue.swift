@@ -48,8 +48,11 @@ final class JobQueue: @unchecked Sendable {
   // SAFETY: `ring` is touched only under the lock; the words are atomic.
   private let words = AtomicBlock(count: 3)  // 0: lock, 1: pending count (J1), 2: always 0
   private let runningFlags: AtomicBlock  // J3: 1 while worker i runs a batch
-  /// J6: worker i's next job while it runs a batch; touched only by worker i.
+  /// J6: worker i's next job; touched only by worker i.
   private let slots: UnsafeMutablePointer<QueuedWork?>
+  /// J6: whether `slots[i]` holds a job, a plain flag that worker i's loop reads at every
+  /// turn (`Worker.jobSlotted` caches its address): cheaper than looking at the optional.
+  private let slotted: UnsafeMutablePointer<Bool>
   private let slotCount: Int
   private var lock: FutexLock { FutexLock(words[0]) }
   /// The pending-job count (J1).
@@ -71,6 +74,8 @@ final class JobQueue: @unchecked Sendable {
     slotCount = max(workerCount, 1)
     slots = .allocate(capacity: slotCount)
     slots.initialize(repeating: nil, count: slotCount)
+    slotted = .allocate(capacity: slotCount)
+    slotted.initialize(repeating: false, count: slotCount)
   }
 
   deinit {
@@ -79,7 +84,11 @@ final class JobQueue: @unchecked Sendable {
     runningFlags.deallocate()
     slots.deinitialize(count: slotCount)
     slots.deallocate()
+    slotted.deallocate()
   }
+
+  /// The flag worker `index`'s loop reads (J6; owner only).
+  func slottedFlag(for index: Int) -> UnsafePointer<Bool> { UnsafePointer(slotted + index) }
 
   // MARK: Producers
 
@@ -87,7 +96,11 @@ final class JobQueue: @unchecked Sendable {
   /// running a batch, into its slot (J6).
   func push(_ work: QueuedWork) {
     if let w = Worker.current, w.scheduler === scheduler, isRunningBatch(w) {
-      guard let older = slots[w.index].take() else { slots[w.index] = work; return }
+      guard let older = slots[w.index].take() else {
+        slots[w.index] = work
+        slotted[w.index] = true
+        return
+      }
       slots[w.index] = work
       pushShared(older)  // J6: at most one job in a slot
       return
@@ -140,10 +153,9 @@ final class JobQueue: @unchecked Sendable {
   func runBatch(on worker: Worker) {
     guard worker.pool === scheduler.defaultPool else { return }
     let executor = scheduler.asUnownedTaskExecutor()
-    let slot = slots + worker.index
     runningFlags[worker.index].storeRelaxed(1)  // J3
     for _ in 0..<JobQueue.batchLimit {
-      guard let work = next(slot) else { break }
+      guard let work = next(worker.index) else { break }
       switch work {
       case .job(let job): job.runSynchronously(on: executor)
       case .serial(let serial): serial.runBatch()  // one slot of the batch (S2)
@@ -152,26 +164,29 @@ final class JobQueue: @unchecked Sendable {
     runningFlags[worker.index].storeRelaxed(0)
   }
 
-  /// Whether `worker`'s slot holds a job (J6; owner only): its loop runs another batch
-  /// before it searches or parks.
-  @inline(__always)
-  func hasSlotted(_ worker: Worker) -> Bool { slots[worker.index] != nil }
-
   /// Before `worker` runs a fiber: its slotted job goes to the ring, visible to all, and an
   /// idle worker is woken for it (J6): the fiber may compute for long, and J5's "this worker
   /// runs it at its next turn" would strand a job the fiber never asked for.
   @inline(__always)
   func releaseSlot(_ worker: Worker) {
+    slotted[worker.index] = false
     if let left = slots[worker.index].take() { pushShared(left, wakeAlways: true) }
   }
 
   /// The batch's next job: the slot's if no older job is queued, else the ring's first (J6).
   @inline(__always)
-  private func next(_ slot: UnsafeMutablePointer<QueuedWork?>) -> QueuedWork? {
-    guard let slotted = slot.pointee.take() else { return pop() }
+  private func next(_ index: Int) -> QueuedWork? {
+    guard slotted[index], let job = takeSlot(index) else { return pop() }
     // Relaxed: a hint; a job queued concurrently by another thread may run after this one.
-    if pendingWord.loadRelaxed() == 0 { return slotted }
-    return swapIntoRing(slotted)  // J6: behind the older ones
+    if pendingWord.loadRelaxed() == 0 { return job }
+    return swapIntoRing(job)  // J6: behind the older ones
+  }
+
+  /// Empties worker `index`'s slot (J6; owner only).
+  @inline(__always)
+  private func takeSlot(_ index: Int) -> QueuedWork? {
+    slotted[index] = false
+    return slots[index].take()
   }
 
   /// Appends `work` and takes the ring's first job in one hold of the lock (J6): the count

@@ -40,6 +40,8 @@ final class Worker: @unchecked Sendable {
   /// (and per direct switch: Worker+Switch D1).
   // SAFETY: the scheduler holds its job queue (and its words) as long as it holds its workers.
   let jobsPending: AtomicWord
+  /// Whether this worker's job slot holds a job (JobQueue J6; owner only, a plain flag).
+  let jobSlotted: UnsafePointer<Bool>
   /// Completion I3: the free stack an inline run needs, the scheduler's default stack size.
   let inlineRunMinimumFreeStack: UInt
   /// The pool's and the scheduler's parts this worker uses on every switch, held directly:
@@ -138,6 +140,7 @@ final class Worker: @unchecked Sendable {
     nextTimerDeadline = timers.nextDeadlineAtomic
     inlineRunMinimumFreeStack = UInt(stacks.defaultUsable)
     jobsPending = scheduler.jobs.pendingWord(for: pool)
+    jobSlotted = scheduler.jobs.slottedFlag(for: index)
     let d = WorkStealingDeque(), i = StickyInbox(), y = WorkStealingDeque(capacity: 64)
     dequeStorage = d
     inboxStorage = i
@@ -373,16 +376,16 @@ final class Worker: @unchecked Sendable {
     status.storeRelease(Status.running.rawValue)
     while true {
       // Interop (Interop/JobQueue.swift): Swift jobs run here, between fibers, in batches.
-      let jobs: JobQueue = scheduler.jobs
-      if jobsPending.loadRelaxed() != 0 || jobs.hasSlotted(self) { jobs.runBatch(on: self) }
+      if jobsPending.loadRelaxed() != 0 || jobSlotted.pointee { scheduler.jobs.runBatch(on: self) }
       // A worker whose batch left a job in its slot has work: it does not search (J6).
-      if let f = findLocalWork() ?? readyIO() ?? (jobs.hasSlotted(self) ? nil : searchForWork()) {
-        jobs.releaseSlot(self)  // J6: visible to other workers while this one runs a fiber
+      if let f = findLocalWork() ?? readyIO() ?? (jobSlotted.pointee ? nil : searchForWork()) {
+        // J6: visible to other workers while this one runs a fiber.
+        if jobSlotted.pointee { scheduler.jobs.releaseSlot(self) }
         runFiber(f)
         continue
       }
       // searchForWork stopped for jobs, or this worker's slot holds one (J6).
-      if jobsPending.loadRelaxed() != 0 || jobs.hasSlotted(self) { continue }
+      if jobsPending.loadRelaxed() != 0 || jobSlotted.pointee { continue }
       if scheduler.isShuttingDown {
         // Work queued before shutdown began is visible now (the flag is read with acquire,
         // after the release that set it): look once more, stealing included, before leaving.
