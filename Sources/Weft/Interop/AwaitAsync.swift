@@ -62,7 +62,11 @@ class AsyncCallSite: WaitSite, @unchecked Sendable {
     let me = AnyFiber.currentContext
     AsyncCallCount.begin()
     defer { AsyncCallCount.end() }
-    guard let i = wait(me, deadline: timeout.map(deadline(after:)), interruptible: interruptible) else { return }
+    let interruption = wait(me, deadline: timeout.map(deadline(after:)), interruptible: interruptible)
+    // JobQueue J7: a task job left in the slot (this fiber did not park) must not wait for
+    // this worker's next loop turn. A fiber that parked finds its slot empty.
+    if let w = Worker.current, w.pool === w.scheduler.defaultPool { w.scheduler.jobs.releaseSlotAfterStart(on: w) }
+    guard let i = interruption else { return }
     precondition(interruptible, "BUG IN Weft: an uninterruptible awaitAsync was interrupted")
     task.cancel()  // B3
     throw i.error("awaitAsync", timeout: timeout)
@@ -105,6 +109,21 @@ class AsyncCallSite: WaitSite, @unchecked Sendable {
   /// Where the call's task runs: `executor`, else the calling fiber's scheduler.
   @usableFromInline
   static func preferred(_ executor: (any TaskExecutor)?) -> any TaskExecutor { executor ?? Scheduler.current }
+
+  /// Around the start of the call's task: on a worker, the task's first job waits in the
+  /// worker's job slot for the fiber to park (JobQueue J7). The fiber does not switch in
+  /// between, so both calls run on the same worker.
+  @usableFromInline
+  static func beginStartingTask() {
+    guard ThreadLocal.fiber != nil, let w = Worker.current else { return }
+    w.scheduler.jobs.setStartingTask(true, on: w)
+  }
+
+  @usableFromInline
+  static func endStartingTask() {
+    guard ThreadLocal.fiber != nil, let w = Worker.current else { return }
+    w.scheduler.jobs.setStartingTask(false, on: w)
+  }
 }
 
 /// The typed part of one `awaitAsync` call: the task's outcome (B1, B5).
@@ -147,10 +166,12 @@ public func awaitAsync<T: Sendable>(executor: (any TaskExecutor)? = nil, timeout
                           _ body: sending @escaping @isolated(any) () async throws -> T) throws -> T {
   try AsyncCallSite.checkAwaitTimeout(timeout)
   let call = AsyncCall<T>()
+  AsyncCallSite.beginStartingTask()
   let task = Task(executorPreference: AsyncCallSite.preferred(executor)) {
     do { call.outcome = .success(try await body()) } catch { call.outcome = .failure(error) }
     call.finish()
   }
+  AsyncCallSite.endStartingTask()
   try call.awaitFinish(task, timeout: timeout, interruptible: true)
   return try call.takeOutcome().get()
 }
@@ -162,10 +183,12 @@ public func awaitAsync<T: Sendable>(executor: (any TaskExecutor)? = nil, timeout
 @_spi(WeftDistributed)
 public func awaitAsyncUninterruptibly<T: Sendable>(_ body: sending @escaping @isolated(any) () async -> T) -> T {
   let call = AsyncCall<T>()
+  AsyncCallSite.beginStartingTask()
   let task = Task(executorPreference: AsyncCallSite.preferred(nil)) {
     call.outcome = .success(await body())
     call.finish()
   }
+  AsyncCallSite.endStartingTask()
   do { try call.awaitFinish(task, timeout: nil, interruptible: false) } catch {
     preconditionFailure("BUG IN Weft: an uninterruptible awaitAsync was interrupted")
   }

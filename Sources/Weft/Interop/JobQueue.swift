@@ -32,6 +32,14 @@
 //   (`releaseSlot`). So a slotted job is invisible to other workers only while this worker
 //   runs jobs. One task hopping on a 2-worker scheduler no longer moves between workers at
 //   every batch, each move a cache miss and a searching worker woken (Docs/Benchmarks.md).
+// - J7 (a fiber about to park for the task it starts: `awaitAsync`): while the fiber starts
+//   the task (`setStartingTask`), the task's first job goes to its worker's slot as if
+//   a batch queued it (J6). The fiber parks right after, and the loop (which never switches
+//   fiber to fiber while the slot is full, Worker+Switch D1) runs the job; if the fiber does
+//   not park (its wait was interrupted first), it releases the slot itself before going on
+//   (`releaseSlotAfterStart`). The flag is set only between `beginStartingTask` and
+//   `endStartingTask` (AwaitAsync.swift), around the task's creation. In the shared ring the job was taken at almost every call by
+//   the other worker, spinning or about to park, and the fiber followed the job's wake there.
 // - J4: after shutdown began, a job pushed here is moved to Swift's global executor by the
 //   pusher (after a full fence it sees the flag, or a worker still running sees the job):
 //   each job is popped under the lock exactly once, by a worker or by a pusher's drain.
@@ -42,6 +50,7 @@
 // | pendingWord   | push, pop (release, under lock)  | workers' loops and idle check    |
 // | runningFlags  | worker i (relaxed)               | worker i                         |
 // | slots[i]      | worker i (J6)                    | worker i                         |
+// | startingTask  | worker i's running fiber (J7)    | worker i                         |
 
 /// The jobs enqueued on one scheduler's `TaskExecutor`.
 final class JobQueue: @unchecked Sendable {
@@ -53,6 +62,8 @@ final class JobQueue: @unchecked Sendable {
   /// J6: whether `slots[i]` holds a job, a plain flag that worker i's loop reads at every
   /// turn (`Worker.jobSlotted` caches its address): cheaper than looking at the optional.
   private let slotted: UnsafeMutablePointer<Bool>
+  /// J7: true while worker i's running fiber starts the task it is about to park for.
+  private let startingTask: UnsafeMutablePointer<Bool>
   private let slotCount: Int
   private var lock: FutexLock { FutexLock(words[0]) }
   /// The pending-job count (J1).
@@ -76,6 +87,8 @@ final class JobQueue: @unchecked Sendable {
     slots.initialize(repeating: nil, count: slotCount)
     slotted = .allocate(capacity: slotCount)
     slotted.initialize(repeating: false, count: slotCount)
+    startingTask = .allocate(capacity: slotCount)
+    startingTask.initialize(repeating: false, count: slotCount)
   }
 
   deinit {
@@ -85,6 +98,7 @@ final class JobQueue: @unchecked Sendable {
     slots.deinitialize(count: slotCount)
     slots.deallocate()
     slotted.deallocate()
+    startingTask.deallocate()
   }
 
   /// The flag worker `index`'s loop reads (J6; owner only).
@@ -93,9 +107,9 @@ final class JobQueue: @unchecked Sendable {
   // MARK: Producers
 
   /// Queues `work` and makes sure a default-pool worker will run it (J2); from a worker
-  /// running a batch, into its slot (J6).
+  /// running a batch, or from a fiber starting the task it parks for, into its slot (J6, J7).
   func push(_ work: QueuedWork) {
-    if let w = Worker.current, w.scheduler === scheduler, isRunningBatch(w) {
+    if let w = Worker.current, w.scheduler === scheduler, isRunningBatch(w) || startingTask[w.index] {
       guard let older = slots[w.index].take() else {
         slots[w.index] = work
         slotted[w.index] = true
@@ -171,6 +185,21 @@ final class JobQueue: @unchecked Sendable {
   func releaseSlot(_ worker: Worker) {
     slotted[worker.index] = false
     if let left = slots[worker.index].take() { pushShared(left, wakeAlways: true) }
+  }
+
+  /// J7: while set, a job `worker`'s running fiber queues (the first job of the task it
+  /// starts) goes to the slot; the fiber parks next, or calls `releaseSlotAfterStart`.
+  /// Only default-pool workers run jobs, so only their fibers use the slot.
+  func setStartingTask(_ on: Bool, on worker: Worker) {
+    guard worker.pool === scheduler.defaultPool else { return }
+    startingTask[worker.index] = on
+  }
+
+  /// J7: the fiber that started a task did not park (or parked and resumed): a job still in
+  /// the slot goes to the ring, with a wake, before the fiber goes on.
+  @inline(__always)
+  func releaseSlotAfterStart(on worker: Worker) {
+    if slotted[worker.index] { releaseSlot(worker) }
   }
 
   /// The batch's next job: the slot's if no older job is queued, else the ring's first (J6).

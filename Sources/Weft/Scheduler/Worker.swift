@@ -287,11 +287,13 @@ final class Worker: @unchecked Sendable {
   @inline(__always) private func runNextPick() -> FiberRef? {
     if let f = takeRunNext() {
       if local.pointee.streak.admitFromLoop() { return f }
-      // Behind the rest, stealable (Y1); an idle worker may take it now (no fence and no
-      // idle-list lock when none is idle: this worker runs it soon in any case).
+      // Behind the rest, stealable (Y1); an idle worker may take it now if there is a rest
+      // (no fence and no idle-list lock when none is idle, or when nothing else is queued
+      // here: then this worker takes it back at once, and a woken worker would only take it
+      // away, with its caches — a fiber waking from `awaitAsync` moved at every cap).
       let sticky = f.with { $0.sticky }
       local.pointee.yielded.append(f, sticky: sticky)
-      if !sticky && poolHasIdleWorkers { notifyWork() }
+      if !sticky && poolHasIdleWorkers && hasOtherWorkQueued { notifyWork() }
     }
     local.pointee.streak.reset()
     return nil
@@ -346,6 +348,12 @@ final class Worker: @unchecked Sendable {
   /// The most fibers one sweep moves besides the one it runs (S1; Go's local queues hold 256,
   /// and a steal takes at most half).
   static let stealHalfLimit = 128
+
+  /// Whether fibers other than the yielded ones wait here (owner only): the run-next cap's
+  /// notify is worth a wake only then.
+  private var hasOtherWorkQueued: Bool {
+    deque.approximateCount > 0 || inbox.mayHaveWork || !injector.isEmpty
+  }
 
   /// Reactor P5: nothing but the running fiber here, so the loop polls next. Owner only
   /// (`Reactor.callerPollsNext` asks on this worker's thread: `yielded` is owner-only).

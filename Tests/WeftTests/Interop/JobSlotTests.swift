@@ -50,6 +50,44 @@ struct JobSlotTests {
       }
     }
   }
+
+  /// J7: the task an `awaitAsync` starts waits in the worker's slot for the fiber to park;
+  /// a fiber whose wait is interrupted before it parks (it was cancelled already) must put
+  /// the task back where other workers see it, or it sits in the slot while the fiber goes
+  /// on computing. Here the fiber then spins until the task's body ran: only the other
+  /// worker can run it, and only if the slot was released.
+  @Test func anAwaitAsyncThatDoesNotParkReleasesItsTask() throws {
+    try withScheduler(threads: 2, watchdog: 30) { s in
+      for _ in 0..<(underTSan ? 3 : 20) {
+        let ran = Counter()
+        let f = Fiber<Bool>(sticky: false) { () -> Bool in
+          let threw: Bool
+          do { _ = try awaitAsync { ran.store(1); return 1 }; threw = false } catch { threw = error is CancellationError }
+          spinUntil { ran.value == 1 }  // no switch: this worker stays busy
+          return threw
+        }
+        f.cancel()  // pending: the call's wait is interrupted before it registers
+        _ = s.schedule(f)
+        let threw = try f.fetch()
+        #expect(threw, "the cancelled call did not throw CancellationError")
+      }
+    }
+  }
+
+  /// J7 is for default-pool workers only: an interactive worker runs no jobs, so a task
+  /// started from an interactive fiber must go to the shared ring (a slotted one would never
+  /// run, and the interactive worker would spin on it).
+  @Test func awaitAsyncFromAnInteractiveFiber() throws {
+    try withScheduler(threads: 1, interactiveThreads: 1, watchdog: 30) { s in
+      let f = s.spawn(pool: .interactive) { () throws -> Int in
+        var sum = 0
+        for i in 0..<10 { sum += try awaitAsync { i } }
+        return sum
+      }
+      let sum = try f.fetch()
+      #expect(sum == 45)
+    }
+  }
 }
 
 /// Integers appended in order under a lock.
