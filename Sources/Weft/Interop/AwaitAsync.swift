@@ -65,7 +65,7 @@ class AsyncCallSite: WaitSite, @unchecked Sendable {
     let interruption = wait(me, deadline: timeout.map(deadline(after:)), interruptible: interruptible)
     // JobQueue J7: a task job left in the slot (this fiber did not park) must not wait for
     // this worker's next loop turn. A fiber that parked finds its slot empty.
-    if let w = Worker.current, w.pool === w.scheduler.defaultPool { w.scheduler.jobs.releaseSlotAfterStart(on: w) }
+    AsyncCallSite.releaseSlotIfNotParked()
     guard let i = interruption else { return }
     precondition(interruptible, "BUG IN Weft: an uninterruptible awaitAsync was interrupted")
     task.cancel()  // B3
@@ -114,15 +114,25 @@ class AsyncCallSite: WaitSite, @unchecked Sendable {
   /// worker's job slot for the fiber to park (JobQueue J7). The fiber does not switch in
   /// between, so both calls run on the same worker.
   @usableFromInline
-  static func beginStartingTask() {
-    guard ThreadLocal.fiber != nil, let w = Worker.current else { return }
-    w.scheduler.jobs.setStartingTask(true, on: w)
-  }
+  static func beginStartingTask() { setStartingTask(true) }
 
   @usableFromInline
-  static func endStartingTask() {
-    guard ThreadLocal.fiber != nil, let w = Worker.current else { return }
-    w.scheduler.jobs.setStartingTask(false, on: w)
+  static func endStartingTask() { setStartingTask(false) }
+
+  /// Borrowed from the thread's slot, uncounted: this runs twice per call.
+  @inline(__always)
+  private static func setStartingTask(_ on: Bool) {
+    guard ThreadLocal.fiber != nil, let raw = ThreadLocal.worker else { return }
+    Unmanaged<Worker>.fromOpaque(raw)._withUnsafeGuaranteedRef { $0.jobStartingTask?.pointee = on }
+  }
+
+  /// J7: a task job still in this worker's slot (the fiber did not park) goes where other
+  /// workers see it before the fiber goes on. A fiber that parked finds the slot empty.
+  private static func releaseSlotIfNotParked() {
+    guard let raw = ThreadLocal.worker else { return }
+    Unmanaged<Worker>.fromOpaque(raw)._withUnsafeGuaranteedRef { w in
+      if w.jobSlotted.pointee { w.scheduler.jobs.releaseSlot(w) }
+    }
   }
 }
 

@@ -33,11 +33,11 @@
 //   runs jobs. One task hopping on a 2-worker scheduler no longer moves between workers at
 //   every batch, each move a cache miss and a searching worker woken (Docs/Benchmarks.md).
 // - J7 (a fiber about to park for the task it starts: `awaitAsync`): while the fiber starts
-//   the task (`setStartingTask`), the task's first job goes to its worker's slot as if
+//   the task (`Worker.jobStartingTask`), the task's first job goes to its worker's slot as if
 //   a batch queued it (J6). The fiber parks right after, and the loop (which never switches
 //   fiber to fiber while the slot is full, Worker+Switch D1) runs the job; if the fiber does
 //   not park (its wait was interrupted first), it releases the slot itself before going on
-//   (`releaseSlotAfterStart`). The flag is set only between `beginStartingTask` and
+//   (`AsyncCallSite.releaseSlotIfNotParked`). The flag is set only between `beginStartingTask` and
 //   `endStartingTask` (AwaitAsync.swift), around the task's creation. In the shared ring the job was taken at almost every call by
 //   the other worker, spinning or about to park, and the fiber followed the job's wake there.
 // - J4: after shutdown began, a job pushed here is moved to Swift's global executor by the
@@ -187,20 +187,11 @@ final class JobQueue: @unchecked Sendable {
     if let left = slots[worker.index].take() { pushShared(left, wakeAlways: true) }
   }
 
-  /// J7: while set, a job `worker`'s running fiber queues (the first job of the task it
-  /// starts) goes to the slot; the fiber parks next, or calls `releaseSlotAfterStart`.
-  /// Only default-pool workers run jobs, so only their fibers use the slot.
-  func setStartingTask(_ on: Bool, on worker: Worker) {
-    guard worker.pool === scheduler.defaultPool else { return }
-    startingTask[worker.index] = on
-  }
-
-  /// J7: the fiber that started a task did not park (or parked and resumed): a job still in
-  /// the slot goes to the ring, with a wake, before the fiber goes on.
-  @inline(__always)
-  func releaseSlotAfterStart(on worker: Worker) {
-    if slotted[worker.index] { releaseSlot(worker) }
-  }
+  /// J7: worker `index`'s flag: while it is set, a job that worker's running fiber queues
+  /// (the first job of the task it starts) goes to the slot; the fiber parks next, or
+  /// releases the slot (`releaseSlot`). The worker caches its address (`Worker.jobStartingTask`);
+  /// only default-pool workers set it, since only they run jobs.
+  func startingTaskFlag(for index: Int) -> UnsafeMutablePointer<Bool> { startingTask + index }
 
   /// The batch's next job: the slot's if no older job is queued, else the ring's first (J6).
   @inline(__always)

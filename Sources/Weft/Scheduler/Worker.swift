@@ -42,6 +42,9 @@ final class Worker: @unchecked Sendable {
   let jobsPending: AtomicWord
   /// Whether this worker's job slot holds a job (JobQueue J6; owner only, a plain flag).
   let jobSlotted: UnsafePointer<Bool>
+  /// Set while this worker's running fiber starts the task it parks for (JobQueue J7;
+  /// owner only); nil on workers that run no jobs (interactive pools).
+  let jobStartingTask: UnsafeMutablePointer<Bool>?
   /// Completion I3: the free stack an inline run needs, the scheduler's default stack size.
   let inlineRunMinimumFreeStack: UInt
   /// The pool's and the scheduler's parts this worker uses on every switch, held directly:
@@ -141,6 +144,7 @@ final class Worker: @unchecked Sendable {
     inlineRunMinimumFreeStack = UInt(stacks.defaultUsable)
     jobsPending = scheduler.jobs.pendingWord(for: pool)
     jobSlotted = scheduler.jobs.slottedFlag(for: index)
+    jobStartingTask = pool === scheduler.defaultPool ? scheduler.jobs.startingTaskFlag(for: index) : nil
     let d = WorkStealingDeque(), i = StickyInbox(), y = WorkStealingDeque(capacity: 64)
     dequeStorage = d
     inboxStorage = i
