@@ -59,9 +59,10 @@ public struct SchedulerMetrics: Sendable, CustomStringConvertible {
   /// Switches from a fiber that parked, yielded or finished straight to the fiber it had
   /// just woken (a hand-off), without passing through the worker's loop.
   public let directSwitches: Int
-  /// Steal sweeps by idle workers over the other workers of their pool, and fibers stolen.
+  /// Steal sweeps by idle workers over the other workers of their pool.
   public let stealAttempts: Int
-  /// Fibers stolen from one worker by another.
+  /// Fibers stolen from one worker by another (a sweep takes up to half of a victim's deque,
+  /// so this can exceed `stealAttempts`).
   public let steals: Int
   /// Times a worker went to sleep on its futex for want of work (Tokio's park count).
   public let workerSleeps: Int
@@ -104,7 +105,7 @@ public struct SchedulerMetrics: Sendable, CustomStringConvertible {
     func us(_ ns: UInt64) -> String { "\((Double(ns) / 100).rounded() / 10) µs" }
     return """
       Weft metrics: fibers spawned \(fibersSpawned), finished \(fibersFinished), live \(fibersLive), parked \(fibersParked)
-        parks \(parks), wakes \(wakes), direct switches \(directSwitches), steals \(steals) of \(stealAttempts) attempts, worker sleeps \(workerSleeps)
+        parks \(parks), wakes \(wakes), direct switches \(directSwitches), \(steals) fibers stolen in \(stealAttempts) steal sweeps, worker sleeps \(workerSleeps)
         queued: injector \(injectorDepth), inbox \(inboxDepth), deque \(dequeDepth), run-next \(runNextDepth)
         timers: \(timersPending) pending, \(timersFired) fired, late mean \(us(timerLatenessMeanNanoseconds)), max \(us(timerLatenessMaxNanoseconds))
         stacks: \(stacksInUse) in use, \(stacksCached) cached (\(stackCachedBytes / 1024) KiB mapped)

@@ -104,7 +104,8 @@ import Glibc
       try parent.wait()
       let m = s.metrics
       #expect(m.steals - base.steals >= 1)
-      #expect(m.stealAttempts - base.stealAttempts >= m.steals - base.steals)
+      // One fiber to take: one sweep took it (a sweep may take more than one: steal half).
+      #expect(m.stealAttempts - base.stealAttempts >= 1)
       #expect(m.workers.contains { $0.steals >= 1 })
     }
   }
