@@ -76,6 +76,10 @@ public struct SchedulerSnapshot: Sendable, CustomStringConvertible {
   public let pools: [PoolInfo]
   /// Every worker, by threadid.
   public let workers: [WorkerInfo]
+  /// Swift jobs queued on the scheduler's `TaskExecutor` (async code waiting for a default-pool
+  /// worker: tasks preferring Weft, `awaitAsync` bodies), not counting the one job a worker
+  /// may keep for itself while it runs jobs (JobQueue J6).
+  public let pendingJobs: Int
   /// Timers pending (sleeps, timeouts) and seconds until the earliest is due (negative: overdue).
   public let pendingTimers: Int
   /// Seconds until the earliest timer is due (negative: overdue); nil when none is pending.
@@ -103,6 +107,7 @@ public struct SchedulerSnapshot: Sendable, CustomStringConvertible {
     var lines: [String] = []
     lines.append("Weft scheduler\(isShared ? " (shared)" : ""): \(workers.count) workers, "
       + "\(pendingTimers) timers pending\(nextTimerDue.map { ", next due in \(Self.seconds($0))" } ?? ""), "
+      + "\(pendingJobs) Swift jobs queued, "
       + "stacks: \(guardedStacks) guarded mapped, \(slabStacks) slabs, \(cachedStacks) cached")
     for p in pools {
       lines.append("  pool \(p.pool): \(p.workers) workers, \(p.unparked) unparked, \(p.searching) searching, injector \(p.injectorLength)")
@@ -218,7 +223,7 @@ extension Scheduler {
     }
     let stacks = stackStatistics
     return SchedulerSnapshot(isShared: self === Scheduler.sharedIfStarted, pools: poolInfos, workers: workerInfos,
-                             pendingTimers: timers.count, nextTimerDue: due, guardedStacks: stacks.guarded,
+                             pendingJobs: jobs.pendingCount, pendingTimers: timers.count, nextTimerDue: due, guardedStacks: stacks.guarded,
                              slabStacks: stacks.slabs, cachedStacks: stacks.cached, tracksFibers: registry != nil,
                              fibers: fiberInfos, blockedThreads: threads)
   }

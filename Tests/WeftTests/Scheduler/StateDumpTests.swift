@@ -15,6 +15,29 @@ import Glibc
     while !condition() { sched_yield() }
   }
 
+  /// Async code waiting for a worker shows in the dump: the only worker runs a fiber that
+  /// spins until the test has seen the queued task's job.
+  @Test func queuedSwiftJobsAreCounted() throws {
+    let s = Scheduler(threads: 1)
+    defer { s.shutdown() }
+    try withWatchdog(60, scheduler: s) {
+      let seen = Counter(), running = Counter()
+      let spinner = s.spawn {
+        running.store(1)
+        while seen.value == 0 { cpuRelax() }
+      }
+      waitUntil { running.value == 1 }
+      let t = Task(executorPreference: s) { 5 }
+      waitUntil { s.snapshot().pendingJobs == 1 }
+      #expect(s.stateDump().contains("1 Swift jobs queued"))
+      seen.store(1)
+      try spinner.wait()
+      let v = try awaitAsync(executor: globalConcurrentExecutor) { await t.value }  // blocks this thread
+      #expect(v == 5)
+      #expect(s.snapshot().pendingJobs == 0)
+    }
+  }
+
   @Test func blockedFiberIsListedWithWhatItWaitsOn() throws {
     let s = Scheduler(threads: 2, trackFibers: true)
     defer { s.shutdown() }
