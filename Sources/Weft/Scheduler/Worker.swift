@@ -17,6 +17,7 @@ import Glibc
 /// | loopContext                 | the fiber running here (S1)               | the same fiber          |
 /// | status, currentFiberID      | owner (atomic)                            | dumps (approximate)     |
 /// | counters                    | owner (relaxed stores, M1)                | `metrics`, L1 (M2)      |
+/// | jobSlotted, jobStartingTask | owner thread (JobQueue J6, J7; pointees)  | owner thread            |
 final class Worker: @unchecked Sendable {
   /// 0-based position among all the scheduler's workers (Julia's threadid is this + 1).
   let index: Int
@@ -329,7 +330,7 @@ final class Worker: @unchecked Sendable {
     return injector.pop()
   }
 
-  /// S1 (steal half, Go's `runqsteal`, Tokio's `steal_into`): after a thief took the oldest
+  /// V1 (steal half, Go's `runqsteal`, Tokio's `steal_into`): after a thief took the oldest
   /// fiber of `victim`'s deque, it moves up to half of what is left into its own deque (at
   /// most `stealHalfLimit`), so that an imbalance is evened out in a few sweeps instead of
   /// one sweep per fiber. One `steal` (one CAS on `top`) per fiber: the owner pops at the
@@ -349,7 +350,7 @@ final class Worker: @unchecked Sendable {
     return moved
   }
 
-  /// The most fibers one sweep moves besides the one it runs (S1; Go's local queues hold 256,
+  /// The most fibers one sweep moves besides the one it runs (V1; Go's local queues hold 256,
   /// and a steal takes at most half).
   static let stealHalfLimit = 128
 

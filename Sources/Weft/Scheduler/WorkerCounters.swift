@@ -24,7 +24,7 @@
 /// | directSwitches   | `takeDirectSwitchTarget` (Worker+Switch D1)       | `metrics`          |
 /// | stealAttempts    | `Worker.steal` (one sweep over the other workers) | `metrics`          |
 /// | steals           | `Worker.steal` (fibers taken from another)        | `metrics`          |
-/// | stealBatches     | `Worker.steal` (sweeps that took some: S1)        | tests              |
+/// | stealBatches     | `Worker.steal` (sweeps that took some: V1)        | tests              |
 /// | sleeps           | `Worker.parkIdle` (the worker slept on its futex) | `metrics`          |
 /// | cachedStacks     | after `StackPool.take` / `give` on this worker    | `metrics` (gauge)  |
 /// | switches         | `Worker.prepareToRun`, each switch into a fiber (loop or direct) | `LongRunningMonitor` (the switch epoch) |

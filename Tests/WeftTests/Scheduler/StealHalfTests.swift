@@ -1,7 +1,7 @@
 import Testing
 @testable import Weft
 
-/// S1: a thief takes half of a victim's deque in one sweep (Worker.stealHalf).
+/// V1: a thief takes half of a victim's deque in one sweep (Worker.stealHalf).
 @Suite struct StealHalfTests {
   /// A and B run on different workers; A spawns 64 children into its own deque while B
   /// keeps its worker busy, then spins until all have run, so B's worker is the only one
