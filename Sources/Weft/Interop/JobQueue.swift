@@ -168,6 +168,8 @@ final class JobQueue: @unchecked Sendable {
     guard worker.pool === scheduler.defaultPool else { return }
     let executor = scheduler.asUnownedTaskExecutor()
     runningFlags[worker.index].storeRelaxed(1)  // J3
+    worker.local.pointee.runningJobs = true  // Worker W4
+    defer { worker.local.pointee.runningJobs = false }
     for _ in 0..<JobQueue.batchLimit {
       guard let work = next(worker.index) else { break }
       switch work {

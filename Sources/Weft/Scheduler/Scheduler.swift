@@ -265,7 +265,8 @@ public final class Scheduler: @unchecked Sendable {
     }
     if here.runsMigratable(f.pool) {
       here.ownDeque.push(ref)
-      here.notifyWork()
+      // Worker W4: from a Swift job, the wake waits for the batch's end.
+      if here.local.pointee.runningJobs { here.local.pointee.spawnWakeDeferred = true } else { here.notifyWork() }
     } else {
       let p = pool(for: f.pool)
       p.injector.push(ref)

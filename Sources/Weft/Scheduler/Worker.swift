@@ -87,6 +87,10 @@ final class Worker: @unchecked Sendable {
     var streak = RunNextStreak()
     var stealOrder: StealOrder
     var isSearching = false
+    /// True while this worker runs a batch of Swift jobs (JobQueue.runBatch).
+    var runningJobs = false
+    /// A job spawned a migratable fiber during the batch and its wake was put off (W4).
+    var spawnWakeDeferred = false
     /// The fiber running here (uncounted, FiberRef O2). After inline runs (Completion I1) the
     /// fiber that switches out — or finishes — here can differ from the one this loop
     /// switched into; its run reference (O1) keeps it alive until this loop is done with it.
@@ -354,6 +358,18 @@ final class Worker: @unchecked Sendable {
   /// and a steal takes at most half).
   static let stealHalfLimit = 128
 
+  /// W4 (spawns from Swift jobs): a fiber spawned by a job waits for the batch to end
+  /// without a wake, and after the batch, once this worker has taken its next fiber, one
+  /// idle worker is woken if fibers are still queued here. (If this worker finds no fiber,
+  /// others took them; the flag is cleared at the next fiber found.) `await spawn { … }.value` from a
+  /// task on Weft's executor spawns and suspends: its fiber is this worker's next, and the
+  /// spawn's wake only brought the other worker to take it away (20,000–27,000 steals per
+  /// 200,000 awaits, each a cache-cold fiber). A job that spawns many still gets help.
+  private func wakeForSpawnsOfJobs() {
+    local.pointee.spawnWakeDeferred = false
+    if deque.approximateCount > 0 && poolHasIdleWorkers { notifyWork() }
+  }
+
   /// Whether fibers other than the yielded ones wait here (owner only): the run-next cap's
   /// notify is worth a wake only then.
   private var hasOtherWorkQueued: Bool {
@@ -392,6 +408,7 @@ final class Worker: @unchecked Sendable {
       if jobsPending.loadRelaxed() != 0 || jobSlotted.pointee { scheduler.jobs.runBatch(on: self) }
       // A worker whose batch left a job in its slot has work: it does not search (J6).
       if let f = findLocalWork() ?? readyIO() ?? (jobSlotted.pointee ? nil : searchForWork()) {
+        if local.pointee.spawnWakeDeferred { wakeForSpawnsOfJobs() }  // W4
         // J6: visible to other workers while this one runs a fiber.
         if jobSlotted.pointee { scheduler.jobs.releaseSlot(self) }
         runFiber(f)

@@ -96,6 +96,51 @@ struct JobSlotTests {
     }
   }
 
+  /// Worker W4: a fiber a job spawns is its worker's next, so the spawn wakes nobody until
+  /// the batch is over; `await spawn { … }.value` from a task then stays on one worker
+  /// (20,000–27,000 steals per 200,000 awaits before, each a cache-cold fiber).
+  @Test func awaitingFibersSpawnedByATaskStaysOnOneWorker() async throws {
+    guard !underTSan else { return }  // a locality figure: TSan's slowdown changes the timing
+    try await withAsyncWatchdog {
+      let s = Scheduler(threads: 2)
+      defer { s.shutdown() }
+      let awaits = 5_000
+      let stolen = try await Task(executorPreference: s) { () async throws -> Int in
+        _ = try await s.spawn { 0 }.value  // settled on a worker
+        let before = s.metrics.steals
+        for i in 0..<awaits { _ = try await s.spawn { i }.value }
+        return s.metrics.steals - before
+      }.value
+      #expect(stolen <= 50, "fibers were stolen \(stolen) times in \(awaits) awaits")
+    }
+  }
+
+  /// W4 puts the spawn's wake off, and must not lose it: a job spawns two fibers that can
+  /// only finish together (each waits until both run), while the other worker sleeps; the
+  /// deferred wake after the batch must bring it to the second fiber.
+  @Test func fibersSpawnedByAJobStillGetAnIdleWorker() async throws {
+    try await withAsyncWatchdog(30) {
+      for _ in 0..<(underTSan ? 3 : 20) {
+        let s = Scheduler(threads: 2)
+        defer { s.shutdown() }
+        let arrived = Counter()
+        let pair = Task(executorPreference: s) { () -> [Fiber<Void>] in
+          let me = Worker.current!
+          let other = s.workers.first { $0 !== me }!
+          while other.status.loadAcquire() != Worker.Status.parked.rawValue { cpuRelax() }
+          return (0..<2).map { _ in
+            s.spawn {
+              arrived.increment()
+              while arrived.value < 2 { cpuRelax() }  // no switch: needs the other worker
+            }
+          }
+        }
+        for f in await pair.value { try await f.value }
+        #expect(arrived.value == 2)
+      }
+    }
+  }
+
   /// J7 is for default-pool workers only: an interactive worker runs no jobs, so a task
   /// started from an interactive fiber must go to the shared ring (a slotted one would never
   /// run, and the interactive worker would spin on it).
