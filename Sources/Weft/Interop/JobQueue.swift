@@ -15,8 +15,9 @@
 // - J2 (no lost wake, W1): `push` stores the new count with release, then `Pool.notifyWork`
 //   issues a full fence and wakes a parked worker; a parking worker fences (parkIdle) and
 //   then reads `pendingWord` in `Worker.workVisible`. One of the two sees the other.
-// - J3: `runningFlags[i]` is written only by worker i (around its batch), relaxed; read only
-//   by the same thread (its own pushes, and the blocking-call check), so needs no ordering.
+// - J3: whether worker i runs a batch is its own `Worker.Local.runningJobs`, written only by
+//   worker i (around its batch) and read only by the same thread (its own pushes, its spawns
+//   (Worker W4), and the blocking-call check), so it needs no atomics.
 // - J5 (locality, like the run-next slot): a push of the only pending job by a default-pool
 //   worker of this scheduler wakes nobody; that worker polls the queue at its next loop turn,
 //   and other workers see the job when they look for work. A fiber that queues a job and
@@ -48,7 +49,6 @@
 // |---------------|----------------------------------|----------------------------------|
 // | ring          | push, pop (under lock)           | push, pop (under lock)           |
 // | pendingWord   | push, pop (release, under lock)  | workers' loops and idle check    |
-// | runningFlags  | worker i (relaxed)               | worker i                         |
 // | slots[i]      | worker i (J6)                    | worker i                         |
 // | startingTask  | worker i's running fiber (J7)    | worker i                         |
 
@@ -56,7 +56,6 @@
 final class JobQueue: @unchecked Sendable {
   // SAFETY: `ring` is touched only under the lock; the words are atomic.
   private let words = AtomicBlock(count: 3)  // 0: lock, 1: pending count (J1), 2: always 0
-  private let runningFlags: AtomicBlock  // J3: 1 while worker i runs a batch
   /// J6: worker i's next job; touched only by worker i.
   private let slots: UnsafeMutablePointer<QueuedWork?>
   /// J6: whether `slots[i]` holds a job, a plain flag that worker i's loop reads at every
@@ -81,7 +80,6 @@ final class JobQueue: @unchecked Sendable {
 
   init(scheduler: Scheduler, workerCount: Int) {
     self.scheduler = scheduler
-    runningFlags = AtomicBlock(count: max(workerCount, 1))
     slotCount = max(workerCount, 1)
     slots = .allocate(capacity: slotCount)
     slots.initialize(repeating: nil, count: slotCount)
@@ -94,7 +92,6 @@ final class JobQueue: @unchecked Sendable {
   deinit {
     ring.deallocate()
     words.deallocate()
-    runningFlags.deallocate()
     slots.deinitialize(count: slotCount)
     slots.deallocate()
     slotted.deallocate()
@@ -167,8 +164,7 @@ final class JobQueue: @unchecked Sendable {
   func runBatch(on worker: Worker) {
     guard worker.pool === scheduler.defaultPool else { return }
     let executor = scheduler.asUnownedTaskExecutor()
-    runningFlags[worker.index].storeRelaxed(1)  // J3
-    worker.local.pointee.runningJobs = true  // Worker W4
+    worker.local.pointee.runningJobs = true  // J3, Worker W4
     defer { worker.local.pointee.runningJobs = false }
     for _ in 0..<JobQueue.batchLimit {
       guard let work = next(worker.index) else { break }
@@ -177,7 +173,6 @@ final class JobQueue: @unchecked Sendable {
       case .serial(let serial): serial.runBatch()  // one slot of the batch (S2)
       }
     }
-    runningFlags[worker.index].storeRelaxed(0)
   }
 
   /// Before `worker` runs a fiber: its slotted job goes to the ring, visible to all, and an
@@ -223,7 +218,7 @@ final class JobQueue: @unchecked Sendable {
   }
 
   /// Whether `worker` (the calling thread's) is running a batch of jobs now (J3).
-  func isRunningBatch(_ worker: Worker) -> Bool { runningFlags[worker.index].loadRelaxed() != 0 }
+  func isRunningBatch(_ worker: Worker) -> Bool { worker.local.pointee.runningJobs }
 
   /// Jobs queued now (J1: a snapshot, for dumps and tests).
   var pendingCount: Int { Int(pendingWord.loadAcquire()) }

@@ -87,7 +87,7 @@ final class Worker: @unchecked Sendable {
     var streak = RunNextStreak()
     var stealOrder: StealOrder
     var isSearching = false
-    /// True while this worker runs a batch of Swift jobs (JobQueue.runBatch).
+    /// True while this worker runs a batch of Swift jobs (JobQueue.runBatch, J3).
     var runningJobs = false
     /// A job spawned a migratable fiber during the batch and its wake was put off (W4).
     var spawnWakeDeferred = false
@@ -371,7 +371,7 @@ final class Worker: @unchecked Sendable {
   }
 
   /// Whether fibers other than the yielded ones wait here (owner only): the run-next cap's
-  /// notify is worth a wake only then.
+  /// notify is worth a wake only then (and, with the rest, none is: `hasNothingQueued`).
   private var hasOtherWorkQueued: Bool {
     deque.approximateCount > 0 || inbox.mayHaveWork || !injector.isEmpty
   }
@@ -379,9 +379,9 @@ final class Worker: @unchecked Sendable {
   /// Reactor P5: nothing but the running fiber here, so the loop polls next. Owner only
   /// (`Reactor.callerPollsNext` asks on this worker's thread: `yielded` is owner-only).
   var hasNothingQueued: Bool {
-    runNext.loadRelaxed() == 0 && deque.approximateCount == 0 && !inbox.mayHaveWork
+    runNext.loadRelaxed() == 0 && !hasOtherWorkQueued
       && local.pointee.yielded.stickyCount == 0 && yieldedDeque.approximateCount == 0
-      && injector.isEmpty && jobsPending.loadRelaxed() == 0
+      && jobsPending.loadRelaxed() == 0
   }
 
   /// W1: anything this worker could run, looked at after registering as parked.
