@@ -123,7 +123,7 @@ class AsyncCallSite: WaitSite, @unchecked Sendable {
   @inline(__always)
   private static func setStartingTask(_ on: Bool) {
     guard ThreadLocal.fiber != nil, let raw = ThreadLocal.worker else { return }
-    Unmanaged<Worker>.fromOpaque(raw)._withUnsafeGuaranteedRef { $0.jobStartingTask?.pointee = on }
+    Unmanaged<Worker>.fromOpaque(raw)._withUnsafeGuaranteedRef { w in if w.runsJobs { w.ownJobs.pointee.startingTask = on } }
   }
 
   /// J7: a task job still in this worker's slot (the fiber did not park) goes where other
@@ -131,7 +131,7 @@ class AsyncCallSite: WaitSite, @unchecked Sendable {
   private static func releaseSlotIfNotParked() {
     guard let raw = ThreadLocal.worker else { return }
     Unmanaged<Worker>.fromOpaque(raw)._withUnsafeGuaranteedRef { w in
-      if w.jobSlotted.pointee { w.scheduler.jobs.releaseSlot(w) }
+      if w.ownJobs.pointee.hasWork { w.scheduler.jobs.releaseSlot(w) }
     }
   }
 }

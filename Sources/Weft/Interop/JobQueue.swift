@@ -1,10 +1,11 @@
 // Swift jobs on Weft's workers: the queue behind `Scheduler: TaskExecutor` (TaskExecutor.swift).
 //
-// Algorithm: one FIFO per scheduler, a lock-protected ring like the pool injector (Tokio's
-// inject queue): a job hop is ~100 ns of Swift runtime work, so a short lock is not what
-// bounds it. Any thread pushes; the default pool's workers pop. A worker's loop calls
-// `runBatch(on:)` (one relaxed load, `pendingWord`, when there are no jobs) before it picks
-// its next fiber, and runs at most `batchLimit` jobs there. So fibers and jobs alternate:
+// Algorithm: a shared FIFO per scheduler, a lock-protected ring like the pool injector
+// (Tokio's inject queue), for jobs queued from anywhere, and per default-pool worker a slot
+// and a queue of its own (J6, J8; Tokio's LIFO slot and local run queue) for the jobs its
+// batches queue, which idle workers steal half of. A worker's loop calls `runBatch(on:)`
+// (one relaxed load of `pendingWord` and one owner-only flag when there are no jobs) before
+// it picks its next fiber, and runs at most `batchLimit` jobs there. So fibers and jobs alternate:
 // between two fibers a worker runs at most `batchLimit` jobs, and between two batches it runs
 // one fiber — a storm of either cannot starve the other (both are tested, InteropExecutorTests).
 // Jobs run on the worker's own stack, outside any fiber (no fiber is current).
@@ -24,15 +25,28 @@
 //   then computes for long delays it by as much (the same trade as `pushRunNext`).
 // - J6 (the batch's next-job slot, Tokio's LIFO slot made FIFO-safe): a job pushed by the
 //   worker that is running a batch (a `Task.yield`, a continuation resumed by a job) goes to
-//   that worker's slot instead of the shared ring, and runs next in the same batch if no
-//   older job is queued; if one is, the slot's job goes behind it first, so FIFO order holds.
-//   At most one job waits in a slot: a second push moves the older one to the ring. A job
-//   left in the slot when the batch ends stays there while the worker's loop looks for a
-//   fiber; a worker with a slotted job runs another batch instead of searching or parking,
-//   and before it runs a fiber the job goes to the ring and an idle worker is woken for it
-//   (`releaseSlot`). So a slotted job is invisible to other workers only while this worker
-//   runs jobs. One task hopping on a 2-worker scheduler no longer moves between workers at
-//   every batch, each move a cache miss and a searching worker woken (Docs/Benchmarks.md).
+//   that worker's slot if the slot and the worker's own queue (J8) are empty, else behind
+//   them in that queue, so the worker's jobs start in the order queued. A job left in the
+//   slot when the batch ends stays there while the worker's loop looks for a fiber; a worker
+//   with jobs of its own (`WorkerJobs.hasWork`) runs another batch instead of searching or parking,
+//   and before it runs a fiber the slot's job goes to the shared ring and an idle worker is
+//   woken for it (`releaseSlot`). So a slotted job is invisible to other workers only while
+//   this worker runs jobs. One task hopping on a 2-worker scheduler no longer moves between
+//   workers at every batch, each move a cache miss and a searching worker woken.
+// - J8 (per-worker queues, Tokio's local run queue): the jobs a worker's batches queue while
+//   its slot is full wait in its own `LocalJobQueue`, which other default-pool workers steal
+//   half of when they find no fiber (`stealJobs`, from `Worker.searchForWork`) and which
+//   parking workers look at (W1). The first job of every batch comes from the shared ring if
+//   it holds any, so jobs queued from elsewhere wait at most one batch per worker behind the
+//   local ones (Tokio takes from its inject queue every 61st task). An idle worker is woken
+//   for local jobs at the end of a batch that leaves some, if one is seen parked (an acquire
+//   load: a stale answer costs parallelism, never a job: the owner runs them), and after a
+//   full fence before this worker runs a fiber (`releaseSlot`: no job waits behind a fiber
+//   that computes for long). Eight tasks hopping on two workers took the shared ring's lock
+//   twice per hop, and the other worker never woke: a hop refilled the slot and swapped
+//   with the ring without changing its count, the only event that woke anyone.
+//   `hasWork` (WorkerJobs) is worker i's own view: set by its pushes and its steals, cleared by a
+//   batch that finds its slot and queue empty (a thief may have emptied the queue: L2).
 // - J7 (a fiber about to park for the task it starts: `awaitAsync`): while the fiber starts
 //   the task (`Worker.jobStartingTask`), the task's first job goes to its worker's slot as if
 //   a batch queued it (J6). The fiber parks right after, and the loop (which never switches
@@ -49,20 +63,14 @@
 // |---------------|----------------------------------|----------------------------------|
 // | ring          | push, pop (under lock)           | push, pop (under lock)           |
 // | pendingWord   | push, pop (release, under lock)  | workers' loops and idle check    |
-// | slots[i]      | worker i (J6)                    | worker i                         |
-// | startingTask  | worker i's running fiber (J7)    | worker i                         |
+// | perWorker[i]  | see WorkerJobs (J6–J8)           | see WorkerJobs                   |
 
 /// The jobs enqueued on one scheduler's `TaskExecutor`.
 final class JobQueue: @unchecked Sendable {
   // SAFETY: `ring` is touched only under the lock; the words are atomic.
   private let words = AtomicBlock(count: 3)  // 0: lock, 1: pending count (J1), 2: always 0
-  /// J6: worker i's next job; touched only by worker i.
-  private let slots: UnsafeMutablePointer<QueuedWork?>
-  /// J6: whether `slots[i]` holds a job, a plain flag that worker i's loop reads at every
-  /// turn (`Worker.jobSlotted` caches its address): cheaper than looking at the optional.
-  private let slotted: UnsafeMutablePointer<Bool>
-  /// J7: true while worker i's running fiber starts the task it is about to park for.
-  private let startingTask: UnsafeMutablePointer<Bool>
+  /// J6–J8: each worker's slot, flags and own queue (WorkerJobs.swift), a block per worker.
+  private let perWorker: UnsafeMutableRawPointer
   private let slotCount: Int
   private var lock: FutexLock { FutexLock(words[0]) }
   /// The pending-job count (J1).
@@ -72,49 +80,50 @@ final class JobQueue: @unchecked Sendable {
   /// a word that stays 0 for the others (they run no jobs).
   func pendingWord(for pool: Pool) -> AtomicWord { pool === scheduler.defaultPool ? words[1] : words[2] }
   @exclusivity(unchecked) private var ring = JobRing()  // under the lock (J1): no dynamic check
-  // SAFETY (unowned(unsafe)): the scheduler owns this queue.
-  unowned(unsafe) let scheduler: Scheduler
+  // SAFETY (unowned(unsafe)): the scheduler owns this queue; it sets this once in its init,
+  // before any worker or executor user exists.
+  unowned(unsafe) var scheduler: Scheduler!
 
   /// Jobs a worker runs before it looks at its fibers again.
   static let batchLimit = 32
 
-  init(scheduler: Scheduler, workerCount: Int) {
-    self.scheduler = scheduler
+  init(workerCount: Int) {
     slotCount = max(workerCount, 1)
-    slots = .allocate(capacity: slotCount)
-    slots.initialize(repeating: nil, count: slotCount)
-    slotted = .allocate(capacity: slotCount)
-    slotted.initialize(repeating: false, count: slotCount)
-    startingTask = .allocate(capacity: slotCount)
-    startingTask.initialize(repeating: false, count: slotCount)
+    perWorker = WorkerJobs.allocate(count: slotCount)
   }
 
   deinit {
     ring.deallocate()
     words.deallocate()
-    slots.deinitialize(count: slotCount)
-    slots.deallocate()
-    slotted.deallocate()
-    startingTask.deallocate()
+    WorkerJobs.deallocate(perWorker, count: slotCount)
   }
 
-  /// The flag worker `index`'s loop reads (J6; owner only).
-  func slottedFlag(for index: Int) -> UnsafePointer<Bool> { UnsafePointer(slotted + index) }
+  /// Worker `index`'s block (J6–J8): the worker caches it (`Worker.ownJobs`); owner only,
+  /// but for its queue's thief side.
+  @inline(__always) func jobs(of index: Int) -> UnsafeMutablePointer<WorkerJobs> { WorkerJobs.at(perWorker, index) }
 
   // MARK: Producers
 
   /// Queues `work` and makes sure a default-pool worker will run it (J2); from a worker
-  /// running a batch, or from a fiber starting the task it parks for, into its slot (J6, J7).
+  /// running a batch, or from a fiber starting the task it parks for, into its slot or its
+  /// own queue (J6, J7, J8).
   func push(_ work: QueuedWork) {
-    if let w = Worker.current, w.scheduler === scheduler, isRunningBatch(w) || startingTask[w.index] {
-      guard let older = slots[w.index].take() else {
-        slots[w.index] = work
-        slotted[w.index] = true
-        return
+    // Borrowed, uncounted: a `Worker.current` is a retain and a release per hop.
+    if let raw = ThreadLocal.worker {
+      let queued = Unmanaged<Worker>.fromOpaque(raw)._withUnsafeGuaranteedRef { w -> Bool in
+        let mine = w.ownJobs
+        // Its block is in this queue only if it is this scheduler's worker: a pointer compare
+        // (`===` on the scheduler counted it, a line every worker writes: step 7).
+        guard mine == jobs(of: w.index), w.local.pointee.runningJobs || mine.pointee.startingTask else { return false }
+        if case .none = mine.pointee.slot, mine.pointee.queue.ownerSeesEmpty {
+          mine.pointee.slot = work  // J6
+        } else {
+          mine.pointee.queue.push(work)  // J8: behind the slot's job and the older local ones
+        }
+        mine.pointee.hasWork = true
+        return true
       }
-      slots[w.index] = work
-      pushShared(older)  // J6: at most one job in a slot
-      return
+      if queued { return }
     }
     pushShared(work)
   }
@@ -131,8 +140,15 @@ final class JobQueue: @unchecked Sendable {
     // next loop turn (after its batch, or as soon as the fiber that queued it parks — the
     // usual case: `awaitAsync`, a continuation resumed by a fiber) without waking anyone, as
     // the run-next slot does for woken fibers; otherwise wake an idle worker (W1, W2).
-    if !wakeAlways, count == 1, let w = Worker.current, w.scheduler === scheduler, w.pool === scheduler.defaultPool { return }
+    if !wakeAlways, count == 1, isDefaultPoolWorkerHere { return }
     scheduler.defaultPool.notifyWork()
+  }
+
+  /// Whether the calling thread is one of this scheduler's default-pool workers (borrowed,
+  /// uncounted, as in `push`).
+  private var isDefaultPoolWorkerHere: Bool {
+    guard let raw = ThreadLocal.worker else { return false }
+    return Unmanaged<Worker>.fromOpaque(raw)._withUnsafeGuaranteedRef { $0.runsJobs && $0.ownJobs == jobs(of: $0.index) }
   }
 
   private func pop() -> QueuedWork? {
@@ -162,66 +178,93 @@ final class JobQueue: @unchecked Sendable {
   /// Called from the worker loop when `pendingWord` is non-zero.
   @inline(never)
   func runBatch(on worker: Worker) {
-    guard worker.pool === scheduler.defaultPool else { return }
+    guard worker.runsJobs else { return }
     let executor = scheduler.asUnownedTaskExecutor()
     worker.local.pointee.runningJobs = true  // J3, Worker W4
     defer { worker.local.pointee.runningJobs = false }
+    let mine = worker.ownJobs
+    var work = firstOfBatch()
     for _ in 0..<JobQueue.batchLimit {
-      guard let work = next(worker.index) else { break }
-      switch work {
+      guard let w = work ?? next(mine) else {
+        mine.pointee.hasWork = false  // J8: slot and own queue empty (L2)
+        return
+      }
+      work = nil
+      switch w {
       case .job(let job): job.runSynchronously(on: executor)
       case .serial(let serial): serial.runBatch()  // one slot of the batch (S2)
       }
+    }
+    if mine.pointee.queue.ownerSeesEmpty {
+      if case .none = mine.pointee.slot { mine.pointee.hasWork = false }
+    } else if worker.poolHasIdleWorkers {
+      worker.notifyWork()  // J8: jobs left here for the next batch; a parked worker could run them now
     }
   }
 
   /// Before `worker` runs a fiber: its slotted job goes to the ring, visible to all, and an
   /// idle worker is woken for it (J6): the fiber may compute for long, and J5's "this worker
   /// runs it at its next turn" would strand a job the fiber never asked for.
+  /// The jobs in its own queue stay there, stealable, and an idle worker is woken for them
+  /// (J8: after a full fence, so that a worker about to park sees them or is woken).
   @inline(__always)
   func releaseSlot(_ worker: Worker) {
-    slotted[worker.index] = false
-    if let left = slots[worker.index].take() { pushShared(left, wakeAlways: true) }
+    let mine = worker.ownJobs
+    if let left = mine.pointee.slot.take() { pushShared(left, wakeAlways: true) }
+    if mine.pointee.queue.ownerSeesEmpty {
+      mine.pointee.hasWork = false
+    } else {
+      worker.notifyWork()
+    }
   }
 
-  /// J7: worker `index`'s flag: while it is set, a job that worker's running fiber queues
-  /// (the first job of the task it starts) goes to the slot; the fiber parks next, or
-  /// releases the slot (`releaseSlot`). The worker caches its address (`Worker.jobStartingTask`);
-  /// only default-pool workers set it, since only they run jobs.
-  func startingTaskFlag(for index: Int) -> UnsafeMutablePointer<Bool> { startingTask + index }
-
-  /// The batch's next job: the slot's if no older job is queued, else the ring's first (J6).
+  /// A batch's first job: the shared ring's oldest, if it holds any (J8: jobs queued from
+  /// elsewhere never wait more than a batch behind this worker's own).
   @inline(__always)
-  private func next(_ index: Int) -> QueuedWork? {
-    guard slotted[index], let job = takeSlot(index) else { return pop() }
-    // Relaxed: a hint; a job queued concurrently by another thread may run after this one.
-    if pendingWord.loadRelaxed() == 0 { return job }
-    return swapIntoRing(job)  // J6: behind the older ones
+  private func firstOfBatch() -> QueuedWork? {
+    // Relaxed: a hint (J1); a job queued concurrently is taken by the next batch.
+    pendingWord.loadRelaxed() == 0 ? nil : pop()
   }
 
-  /// Empties worker `index`'s slot (J6; owner only).
+  /// The batch's next job, oldest first among this worker's own: the slot's, then its
+  /// queue's (J6, J8), then the shared ring's.
   @inline(__always)
-  private func takeSlot(_ index: Int) -> QueuedWork? {
-    slotted[index] = false
-    return slots[index].take()
+  private func next(_ mine: UnsafeMutablePointer<WorkerJobs>) -> QueuedWork? {
+    guard mine.pointee.hasWork else { return pop() }
+    return mine.pointee.slot.take() ?? mine.pointee.queue.pop() ?? pop()
   }
 
-  /// Appends `work` and takes the ring's first job in one hold of the lock (J6): the count
-  /// does not change, so nobody needs waking (J2) and shutdown's drain (J4) is not involved
-  /// (the caller, a worker running a batch, runs what it takes).
-  private func swapIntoRing(_ work: QueuedWork) -> QueuedWork {
-    lock.lock()
-    defer { lock.unlock() }
-    guard let first = ring.popFirst() else { return work }  // emptied since the hint
-    ring.append(work)  // one out, one in: `pendingWord` stays right (J1)
-    return first
+  /// J8: `thief` (a default-pool worker that found no fiber) takes the older half of the
+  /// first other worker's queue that holds jobs, into its own; true if it took any.
+  func stealJobs(into thief: Worker) -> Bool {
+    let workers = scheduler.defaultPool.workers
+    let n = workers.count
+    guard n > 1 else { return false }
+    let me = thief.poolIndex
+    for k in 1..<n {
+      let victim = workers[(me + k) % n]
+      let taken = jobs(of: victim.index).pointee.queue.stealHalf()
+      if taken.isEmpty { continue }
+      let mine = thief.ownJobs
+      for work in taken { mine.pointee.queue.push(work) }  // L3: the victim's lock is free again
+      mine.pointee.hasWork = true
+      thief.counters.add(.jobSteals, taken.count)
+      return true
+    }
+    return false
   }
+
+  /// J8, W1: whether worker `index`'s own queue holds jobs (any thread; a hint).
+  func hasLocalJobs(_ index: Int) -> Bool { jobs(of: index).pointee.queue.approximateCount > 0 }
 
   /// Whether `worker` (the calling thread's) is running a batch of jobs now (J3).
   func isRunningBatch(_ worker: Worker) -> Bool { worker.local.pointee.runningJobs }
 
-  /// Jobs queued now (J1: a snapshot, for dumps and tests).
-  var pendingCount: Int { Int(pendingWord.loadAcquire()) }
+  /// Jobs queued now, in the shared ring and the workers' own queues (J1, L1: a snapshot,
+  /// for dumps and tests; a job in a slot, J6, is the owner's alone and not counted).
+  var pendingCount: Int {
+    (0..<slotCount).reduce(Int(pendingWord.loadAcquire())) { $0 + jobs(of: $1).pointee.queue.approximateCount }
+  }
 }
 
 /// What the job queue holds: a Swift job for the task executor, or a serial executor that

@@ -43,8 +43,9 @@ public final class Scheduler: @unchecked Sendable {
   let registry: FiberRegistry?
   private var threadHandles: [pthread_t] = []
   /// Interop: Swift jobs enqueued on this scheduler as a `TaskExecutor` (Interop/JobQueue.swift).
-  /// Set once in init, before any worker exists (a `let` cannot take `self`).
-  private(set) var jobs: JobQueue! = nil
+  /// A `let`: every job hop reads it, and a `var` of class type costs a retain and a release
+  /// per read, on a count that all the workers share (Docs/Benchmarks.md, step 7).
+  let jobs: JobQueue
 
   /// The default stack size: 256 KiB in release builds, 1 MiB in debug builds (an unoptimised
   /// Swift frame is several times larger). See Docs/Architecture.md, "Stacks".
@@ -96,7 +97,8 @@ public final class Scheduler: @unchecked Sendable {
     self.interactivePool = interactivePool
     hasInteractive = interactiveThreads > 0
     registry = trackFibers ? FiberRegistry(workerCount: threads + interactiveThreads) : nil
-    jobs = JobQueue(scheduler: self, workerCount: threads + interactiveThreads)
+    jobs = JobQueue(workerCount: threads + interactiveThreads)
+    jobs.scheduler = self  // before the workers, which read it
     var all: [Worker] = []
     var inter: [Worker] = []
     for i in 0..<interactiveThreads {

@@ -69,7 +69,7 @@ extension Worker {
     if nextTimerDeadline.loadAcquire() != UInt.max { return nil }
     // Swift jobs waiting (Interop, JobQueue): the loop runs them at its next turn. Relaxed,
     // as the loop's own check: a job missed here is seen at the loop's next turn.
-    if jobsPending.loadRelaxed() != 0 || jobSlotted.pointee { return nil }  // and J6's slot
+    if jobsPending.loadRelaxed() != 0 || ownJobs.pointee.hasWork { return nil }  // and its own (J6, J8)
     guard let next = takeRunNext() else { return nil }
     // A finished fiber's waiter starts a new streak, as after `.finish` in the loop.
     local.pointee.streak.countDirectSwitch(finishing: finishing)

@@ -17,7 +17,7 @@ import Glibc
 /// | loopContext                 | the fiber running here (S1)               | the same fiber          |
 /// | status, currentFiberID      | owner (atomic)                            | dumps (approximate)     |
 /// | counters                    | owner (relaxed stores, M1)                | `metrics`, L1 (M2)      |
-/// | jobSlotted, jobStartingTask | owner thread (JobQueue J6, J7; pointees)  | owner thread            |
+/// | ownJobs (pointee)           | see WorkerJobs (JobQueue J6–J8)           | see WorkerJobs          |
 final class Worker: @unchecked Sendable {
   /// 0-based position among all the scheduler's workers (Julia's threadid is this + 1).
   let index: Int
@@ -41,11 +41,10 @@ final class Worker: @unchecked Sendable {
   /// (and per direct switch: Worker+Switch D1).
   // SAFETY: the scheduler holds its job queue (and its words) as long as it holds its workers.
   let jobsPending: AtomicWord
-  /// Whether this worker's job slot holds a job (JobQueue J6; owner only, a plain flag).
-  let jobSlotted: UnsafePointer<Bool>
-  /// Set while this worker's running fiber starts the task it parks for (JobQueue J7;
-  /// owner only); nil on workers that run no jobs (interactive pools).
-  let jobStartingTask: UnsafeMutablePointer<Bool>?
+  /// This worker's job slot, flags and own job queue (JobQueue J6–J8, WorkerJobs.swift).
+  let ownJobs: UnsafeMutablePointer<WorkerJobs>
+  /// Whether this worker runs Swift jobs (default pool only).
+  let runsJobs: Bool
   /// Completion I3: the free stack an inline run needs, the scheduler's default stack size.
   let inlineRunMinimumFreeStack: UInt
   /// The pool's and the scheduler's parts this worker uses on every switch, held directly:
@@ -148,8 +147,8 @@ final class Worker: @unchecked Sendable {
     nextTimerDeadline = timers.nextDeadlineAtomic
     inlineRunMinimumFreeStack = UInt(stacks.defaultUsable)
     jobsPending = scheduler.jobs.pendingWord(for: pool)
-    jobSlotted = scheduler.jobs.slottedFlag(for: index)
-    jobStartingTask = pool === scheduler.defaultPool ? scheduler.jobs.startingTaskFlag(for: index) : nil
+    ownJobs = scheduler.jobs.jobs(of: index)
+    runsJobs = pool === scheduler.defaultPool
     let d = WorkStealingDeque(), i = StickyInbox(), y = WorkStealingDeque(capacity: 64)
     dequeStorage = d
     inboxStorage = i
@@ -381,7 +380,7 @@ final class Worker: @unchecked Sendable {
   var hasNothingQueued: Bool {
     runNext.loadRelaxed() == 0 && !hasOtherWorkQueued
       && local.pointee.yielded.stickyCount == 0 && yieldedDeque.approximateCount == 0
-      && jobsPending.loadRelaxed() == 0
+      && jobsPending.loadRelaxed() == 0 && !ownJobs.pointee.hasWork
   }
 
   /// W1: anything this worker could run, looked at after registering as parked.
@@ -389,7 +388,8 @@ final class Worker: @unchecked Sendable {
     if inbox.mayHaveWork || !injector.isEmpty || scheduler.isShuttingDown { return true }
     if jobsPending.loadAcquire() != 0 { return true }  // Interop, JobQueue J2
     if timers.nextDeadline <= monotonicNanoseconds() { return true }
-    for w in pool.workers where w.deque.approximateCount > 0 || w.yieldedDeque.approximateCount > 0 || w.hasRunNext {
+    for w in pool.workers where w.deque.approximateCount > 0 || w.yieldedDeque.approximateCount > 0 || w.hasRunNext
+      || (runsJobs && scheduler.jobs.hasLocalJobs(w.index)) {  // J8: stealable
       return true
     }
     return false
@@ -405,17 +405,23 @@ final class Worker: @unchecked Sendable {
     status.storeRelease(Status.running.rawValue)
     while true {
       // Interop (Interop/JobQueue.swift): Swift jobs run here, between fibers, in batches.
-      if jobsPending.loadRelaxed() != 0 || jobSlotted.pointee { scheduler.jobs.runBatch(on: self) }
-      // A worker whose batch left a job in its slot has work: it does not search (J6).
-      if let f = findLocalWork() ?? readyIO() ?? (jobSlotted.pointee ? nil : searchForWork()) {
+      if jobsPending.loadRelaxed() != 0 || ownJobs.pointee.hasWork {
+        // A worker woken to search (W2) that finds jobs stops searching, as one that finds
+        // a fiber does (prepareToRun): else it counted as searching while it ran only jobs,
+        // and no producer ever woke another worker (W2 wakes none while one searches).
+        if local.pointee.isSearching { endSearching() }
+        scheduler.jobs.runBatch(on: self)
+      }
+      // A worker whose batch left jobs in its slot or own queue has work: it does not search (J6, J8).
+      if let f = findLocalWork() ?? readyIO() ?? (ownJobs.pointee.hasWork ? nil : searchForWork()) {
         if local.pointee.spawnWakeDeferred { wakeForSpawnsOfJobs() }  // W4
         // J6: visible to other workers while this one runs a fiber.
-        if jobSlotted.pointee { scheduler.jobs.releaseSlot(self) }
+        if ownJobs.pointee.hasWork { scheduler.jobs.releaseSlot(self) }
         runFiber(f)
         continue
       }
-      // searchForWork stopped for jobs, or this worker's slot holds one (J6).
-      if jobsPending.loadRelaxed() != 0 || jobSlotted.pointee { continue }
+      // searchForWork stopped for jobs (or stole some), or this worker has its own (J6, J8).
+      if jobsPending.loadRelaxed() != 0 || ownJobs.pointee.hasWork { continue }
       if scheduler.isShuttingDown {
         // Work queued before shutdown began is visible now (the flag is read with acquire,
         // after the release that set it): look once more, stealing included, before leaving.
@@ -464,8 +470,12 @@ final class Worker: @unchecked Sendable {
         endSearching()
         return f
       }
-      // Interop: Swift jobs are work too; the loop runs them (JobQueue).
-      if jobsPending.loadRelaxed() != 0 { endSearching(); return nil }
+      // Interop: Swift jobs are work too; the loop runs them (JobQueue), and those queued on
+      // another worker are stolen into this one's own queue (J8; default pool only).
+      if jobsPending.loadRelaxed() != 0 || (runsJobs && scheduler.jobs.stealJobs(into: self)) {
+        endSearching()
+        return nil
+      }
       if scheduler.isShuttingDown { return nil }
       // I/O hook (Go's findRunnable polls the network while spinning): fibers whose I/O is
       // ready go to this worker's queues, found by the next round.

@@ -25,6 +25,7 @@
 /// | stealAttempts    | `Worker.steal` (one sweep over the other workers) | `metrics`          |
 /// | steals           | `Worker.steal` (fibers taken from another)        | `metrics`          |
 /// | stealBatches     | `Worker.steal` (sweeps that took some: V1)        | tests              |
+/// | jobSteals        | `JobQueue.stealJobs` (Swift jobs taken: J8)       | tests              |
 /// | sleeps           | `Worker.parkIdle` (the worker slept on its futex) | `metrics`          |
 /// | cachedStacks     | after `StackPool.take` / `give` on this worker    | `metrics` (gauge)  |
 /// | switches         | `Worker.prepareToRun`, each switch into a fiber (loop or direct) | `LongRunningMonitor` (the switch epoch) |
@@ -33,7 +34,7 @@ struct WorkerCounters: @unchecked Sendable {
   // SAFETY: the words are only accessed through AtomicWord (M1, M2); freed by the owning
   // worker's deinit.
   enum Slot: Int, CaseIterable {
-    case spawned, started, finished, finishedInline, parks, wakes, directSwitches, stealAttempts, steals, stealBatches, sleeps, cachedStacks
+    case spawned, started, finished, finishedInline, parks, wakes, directSwitches, stealAttempts, steals, stealBatches, jobSteals, sleeps, cachedStacks
     case switches, threadID
   }
 
