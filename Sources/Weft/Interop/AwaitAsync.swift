@@ -3,14 +3,20 @@
 // Algorithm: the call starts a Swift task (preferring the calling fiber's scheduler as its
 // `TaskExecutor`, so the async code runs on Weft's workers between fibers) and parks the
 // calling fiber — not its worker — in an ordinary interruptible wait whose site is the
-// call's `AsyncCall` box. The task stores its outcome in the box and wakes the fiber.
+// call's `AsyncCallSite`. The task stores its outcome (B6) and wakes the fiber.
 //
-// Split for speed (B5): `awaitAsync` and the box's typed part (`AsyncCall<T>`, its outcome)
-// are inlinable, so a caller's module specializes them for its `T`; everything else — the
-// lock, the waiter, the wait itself — is the non-generic `AsyncCallSite`. Unspecialized,
-// each call looked up the generic metadata of `AsyncCall<T>`, `Result<T, any Error>` and
-// `Optional` of it eight times: 12,762 instructions per call then, 7,585 specialized
-// (callgrind, Docs/Benchmarks.md, fiber core step 6a).
+// Split for speed (B5): `awaitAsync` is inlinable, so a caller's module specializes it for
+// its `T`; everything else — the lock, the waiter, the wait itself — is the non-generic
+// `AsyncCallSite`. Unspecialized, each call looked up the generic metadata of the box,
+// `Result<T, any Error>` and `Optional` of it eight times: 12,762 instructions per call then,
+// 7,585 specialized (callgrind, Docs/Benchmarks.md, fiber core step 6a).
+// - B6: the typed outcome lives in `awaitAsync`'s frame, on the waiting fiber's stack; the
+//   task writes it there under the site's lock (`finish`) unless the wait ended by
+//   interruption first (`abandoned`, set under the lock by every path that ends the wait
+//   without `done`: then the frame may be gone, and the task drops the outcome). A generic
+//   box class held it before: a class's deinit is not specialized, and `AsyncCall<T>`'s
+//   looked up the metadata of `Result<T, any Error>` in the runtime's cache at every call
+//   (~560 instructions), besides the box's allocation.
 //
 // Invariants:
 // - B1: `done` and `waiter` are read and written only under the site's lock. The task sets
@@ -27,28 +33,37 @@
 //
 // | field   | written by                          | read by                      |
 // |---------|-------------------------------------|------------------------------|
-// | outcome | the task (once, before `finish`)    | the fiber after its wait     |
+// | outcome | the task (once, before `finish`)    | the fiber after its wait (B6) |
 // | done    | the task (under lock, once)         | the fiber (under lock)       |
 // | waiter  | the fiber (register), task/unlinker | the same, under lock         |
 
 /// The untyped meeting point of one `awaitAsync` call: the fiber waits here, the task
 /// finishes here (B1, B2).
 @usableFromInline
-class AsyncCallSite: WaitSite, @unchecked Sendable {
+final class AsyncCallSite: WaitSite, @unchecked Sendable {
   // SAFETY: `done` and `waiter` are guarded by the lock (B1).
   private let words = AtomicBlock(count: 1)
   private var lock: FutexLock { FutexLock(words[0]) }
   @exclusivity(unchecked) private var done = false  // B1: under the lock, no dynamic check
   @exclusivity(unchecked) private var waiter: AnyFiber?  // B1: likewise
+  /// B6: the fiber's wait ended by interruption: its frame, and the outcome's slot in it, may
+  /// be gone. Under the lock.
+  @exclusivity(unchecked) private var abandoned = false
 
   @usableFromInline init() {}
 
   deinit { words.deallocate() }
 
-  /// The task's end, after it stored the outcome (B1, B2).
+  /// The task's end (B1, B2, B6): `store` writes the outcome into the fiber's frame, unless
+  /// the fiber's wait was interrupted (then the caller drops it).
   @usableFromInline
-  final func finish() {
+  func finish(_ store: () -> Void) {
     lock.lock()
+    if abandoned {
+      lock.unlock()
+      return
+    }
+    store()  // B6: a plain store into the waiting fiber's frame, not a call-out (B4)
     done = true
     let w = waiter.take()
     lock.unlock()
@@ -58,7 +73,7 @@ class AsyncCallSite: WaitSite, @unchecked Sendable {
   /// Parks the calling fiber until `finish`, or throws why the wait was interrupted after
   /// cancelling `task` (B3). `timeout` was checked by `checkAwaitTimeout`.
   @usableFromInline
-  final func awaitFinish(_ task: Task<Void, Never>, timeout: Duration?, interruptible: Bool) throws {
+  func awaitFinish(_ task: Task<Void, Never>, timeout: Duration?, interruptible: Bool) throws {
     let me = AnyFiber.currentContext
     AsyncCallCount.begin()
     defer { AsyncCallCount.end() }
@@ -78,10 +93,10 @@ class AsyncCallSite: WaitSite, @unchecked Sendable {
     return withUnsafeMutablePointer(to: &record) { r -> WaitInterruption? in
       lock.lock()
       if done { lock.unlock(); return nil }
-      if let d = deadline, d <= monotonicNanoseconds() { lock.unlock(); return .timedOut }
+      if let d = deadline, d <= monotonicNanoseconds() { return abandon(.timedOut) }
       switch me.beginWait(r) {
       case .registered: break
-      case .interrupted(let i): lock.unlock(); return i
+      case .interrupted(let i): return abandon(i)
       case .scheduled: preconditionFailure("BUG IN Weft: awaitAsync took a bare wait()'s schedule")
       }
       waiter = me
@@ -91,15 +106,31 @@ class AsyncCallSite: WaitSite, @unchecked Sendable {
     }
   }
 
-  /// B2: an interrupter takes the waiting fiber out (WaitSite; never blocks, R3).
+  /// B6: the wait ends without the outcome; called with the lock held, releases it.
+  private func abandon(_ why: WaitInterruption) -> WaitInterruption {
+    abandoned = true
+    lock.unlock()
+    return why
+  }
+
+  /// B2: an interrupter takes the waiting fiber out (WaitSite; never blocks, R3), and with it
+  /// the task's right to write the outcome (B6).
   @usableFromInline
-  final func tryUnlink(_ fiber: AnyFiber, _ r: UnsafeMutablePointer<WaitRecord>, _ reason: WaitInterruption) -> UnlinkOutcome {
+  func tryUnlink(_ fiber: AnyFiber, _ r: UnsafeMutablePointer<WaitRecord>, _ reason: WaitInterruption) -> UnlinkOutcome {
     guard lock.tryLock() else { return .busy }
     defer { lock.unlock() }
     guard waiter === fiber else { return .notWaiting }
     waiter = nil
+    abandoned = true  // B6
     r.pointee.interruption = reason  // R4
     return .unlinked
+  }
+
+  /// The task's outcome, once `awaitFinish` returned (B1).
+  @inlinable
+  static func taken<T>(_ slot: UnsafeMutablePointer<Swift.Result<T, any Error>?>) -> Swift.Result<T, any Error> {
+    guard let o = slot.pointee.take() else { preconditionFailure("BUG IN Weft: awaitAsync woke without an outcome") }
+    return o
   }
 
   /// Rejects a negative timeout before any task starts.
@@ -137,21 +168,6 @@ class AsyncCallSite: WaitSite, @unchecked Sendable {
 }
 
 /// The typed part of one `awaitAsync` call: the task's outcome (B1, B5).
-@usableFromInline
-final class AsyncCall<T>: AsyncCallSite, @unchecked Sendable {
-  // SAFETY: written once by the task before `finish`, read by the fiber after (B1).
-  @exclusivity(unchecked) @usableFromInline var outcome: Swift.Result<T, any Error>?
-
-  @inlinable override init() { super.init() }
-
-  /// The outcome, once `awaitFinish` returned (B1).
-  @inlinable
-  func takeOutcome() -> Swift.Result<T, any Error> {
-    guard let o = outcome.take() else { preconditionFailure("BUG IN Weft: awaitAsync woke without an outcome") }
-    return o
-  }
-}
-
 /// Runs async code from a fiber: starts a Swift task running `body`, parks the calling fiber
 /// (its worker runs other fibers and jobs meanwhile) until the task finishes, and returns its
 /// value or rethrows its error.
@@ -175,15 +191,22 @@ final class AsyncCall<T>: AsyncCallSite, @unchecked Sendable {
 public func awaitAsync<T: Sendable>(executor: (any TaskExecutor)? = nil, timeout: Duration? = nil,
                           _ body: sending @escaping @isolated(any) () async throws -> T) throws -> T {
   try AsyncCallSite.checkAwaitTimeout(timeout)
-  let call = AsyncCall<T>()
-  AsyncCallSite.beginStartingTask()
-  let task = Task(executorPreference: AsyncCallSite.preferred(executor)) {
-    do { call.outcome = .success(try await body()) } catch { call.outcome = .failure(error) }
-    call.finish()
+  let call = AsyncCallSite()
+  var outcome: Swift.Result<T, any Error>? = nil  // B6: in this frame, written by the task
+  // `body` was sent here, and goes on to the task only: the closure below does not use it.
+  nonisolated(unsafe) let body = body
+  return try withUnsafeMutablePointer(to: &outcome) { slot in
+    let target = AsyncOutcomeSlot(slot)
+    AsyncCallSite.beginStartingTask()
+    let task = Task(executorPreference: AsyncCallSite.preferred(executor)) {
+      let result: Swift.Result<T, any Error>
+      do { result = .success(try await body()) } catch { result = .failure(error) }
+      call.finish { target.pointer.pointee = result }
+    }
+    AsyncCallSite.endStartingTask()
+    try call.awaitFinish(task, timeout: timeout, interruptible: true)
+    return try AsyncCallSite.taken(slot).get()
   }
-  AsyncCallSite.endStartingTask()
-  try call.awaitFinish(task, timeout: timeout, interruptible: true)
-  return try call.takeOutcome().get()
 }
 
 /// `awaitAsync` that no interruption ends: a cancellation stays pending (sticky) for the
@@ -192,17 +215,31 @@ public func awaitAsync<T: Sendable>(executor: (any TaskExecutor)? = nil, timeout
 /// cancelled after its owner had taken the item must still return that item: nothing lost).
 @_spi(WeftDistributed)
 public func awaitAsyncUninterruptibly<T: Sendable>(_ body: sending @escaping @isolated(any) () async -> T) -> T {
-  let call = AsyncCall<T>()
-  AsyncCallSite.beginStartingTask()
-  let task = Task(executorPreference: AsyncCallSite.preferred(nil)) {
-    call.outcome = .success(await body())
-    call.finish()
+  let call = AsyncCallSite()
+  var outcome: Swift.Result<T, any Error>? = nil  // B6
+  nonisolated(unsafe) let body = body  // sent on to the task only, as in `awaitAsync`
+  return withUnsafeMutablePointer(to: &outcome) { slot in
+    let target = AsyncOutcomeSlot(slot)
+    AsyncCallSite.beginStartingTask()
+    let task = Task(executorPreference: AsyncCallSite.preferred(nil)) {
+      let result: Swift.Result<T, any Error> = .success(await body())
+      call.finish { target.pointer.pointee = result }
+    }
+    AsyncCallSite.endStartingTask()
+    do { try call.awaitFinish(task, timeout: nil, interruptible: false) } catch {
+      preconditionFailure("BUG IN Weft: an uninterruptible awaitAsync was interrupted")
+    }
+    do { return try AsyncCallSite.taken(slot).get() } catch { preconditionFailure("BUG IN Weft: a non-throwing body failed") }
   }
-  AsyncCallSite.endStartingTask()
-  do { try call.awaitFinish(task, timeout: nil, interruptible: false) } catch {
-    preconditionFailure("BUG IN Weft: an uninterruptible awaitAsync was interrupted")
-  }
-  do { return try call.takeOutcome().get() } catch { preconditionFailure("BUG IN Weft: a non-throwing body failed") }
+}
+
+/// B6: where the task writes the outcome: a slot in the waiting fiber's frame.
+@usableFromInline
+struct AsyncOutcomeSlot<T>: @unchecked Sendable {
+  // SAFETY: written only by `AsyncCallSite.finish`'s store, under the site's lock, while the
+  // fiber still waits (B6); read by the fiber after its wait saw `done`.
+  @usableFromInline let pointer: UnsafeMutablePointer<Swift.Result<T, any Error>?>
+  @inlinable init(_ pointer: UnsafeMutablePointer<Swift.Result<T, any Error>?>) { self.pointer = pointer }
 }
 
 /// `awaitAsync` calls in progress, process-wide: while any is, the deadlock report stays
