@@ -72,6 +72,53 @@ struct AwaitAsyncTests {
     }
   }
 
+  /// B6: the task writes its outcome into the waiting fiber's frame, so once the wait was
+  /// interrupted it must not: the fiber has left that frame and reuses the stack. Here the
+  /// task ends after the cancelled fiber moved on and filled the same stack region with a
+  /// pattern; the pattern must survive, and the outcome must be destroyed (nothing leaks).
+  @Test func anAbandonedOutcomeIsDroppedAndNotWrittenIntoTheFrame() throws {
+    try withWatchdog { () throws in
+      let rounds = underTSan ? 20 : 200
+      let dropped = Counter()
+      let f = spawn { () throws -> Int in
+        let me = Fiber.current
+        var intact = 0
+        for _ in 0..<rounds {
+          let release = AsyncGate()
+          let before = dropped.value
+          do {
+            _ = try awaitAsync { () async -> [DropCounted] in
+              me.cancel()  // the fiber is parked here, or about to be (then its wait never starts)
+              await release.wait()
+              return (0..<8).map { _ in DropCounted(dropped) }
+            }
+            Issue.record("the cancelled call returned")
+          } catch is CancellationError {}
+          // Runs in the stack region the call's frame used: the late outcome must not land here.
+          // (Yielding, not spinning: the task's next job was queued by this fiber, and this
+          // worker runs it at its next loop turn, JobQueue J5.)
+          if AwaitAsyncTests.patternSurvives({
+            release.open()
+            while dropped.value != before + 8 { yield() }
+          }) { intact += 1 }
+        }
+        return intact
+      }
+      #expect(try f.fetch() == rounds)
+      #expect(dropped.value == 8 * rounds)
+    }
+  }
+
+  /// Fills a stack buffer with a pattern, runs `meanwhile`, and checks the pattern.
+  @inline(never)
+  static func patternSurvives(_ meanwhile: () -> Void) -> Bool {
+    withUnsafeTemporaryAllocation(of: UInt.self, capacity: 64) { buf in
+      for i in 0..<64 { buf[i] = 0xA5A5_0000 &+ UInt(i) }
+      meanwhile()
+      return (0..<64).allSatisfy { buf[$0] == 0xA5A5_0000 &+ UInt($0) }
+    }
+  }
+
   @Test func scheduleWithErrorInterruptsTheWait() throws {
     withWatchdog {
       let never = AsyncGate()
@@ -144,6 +191,13 @@ struct AwaitAsyncTests {
       #expect(sum == n * (n - 1) / 2)
     }
   }
+}
+
+/// Counts its deinitialisations.
+final class DropCounted: Sendable {
+  let counter: Counter
+  init(_ counter: Counter) { self.counter = counter }
+  deinit { counter.increment() }
 }
 
 enum TaskLocalProbe {
