@@ -15,7 +15,10 @@
 extension Scheduler: TaskExecutor {
   /// Queues `job` to run on one of this scheduler's default-pool workers, between fibers.
   ///
-  /// - **Ordering**: jobs start in FIFO order (several workers may run them at once);
+  /// - **Ordering**: jobs queued from outside Weft's jobs start in FIFO order, and so do those
+  ///   that the jobs running on one worker queue (they wait on that worker, where idle
+  ///   workers steal them); a job queued from outside waits at most one batch per worker
+  ///   behind the others. Several workers may run jobs at once;
   ///   whatever the enqueuer did before happens-before the job runs (the queue's lock).
   /// - **Fairness**: between two fibers a worker runs at most 32 jobs, and between two such
   ///   batches one fiber, so neither fibers nor jobs can starve the other.
