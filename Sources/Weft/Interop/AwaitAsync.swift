@@ -33,7 +33,7 @@
 //
 // | field   | written by                          | read by                      |
 // |---------|-------------------------------------|------------------------------|
-// | outcome | the task (once, before `finish`)    | the fiber after its wait (B6) |
+// | outcome | the task (in `finish`, under lock)  | the fiber after its wait (B6) |
 // | done    | the task (under lock, once)         | the fiber (under lock)       |
 // | waiter  | the fiber (register), task/unlinker | the same, under lock         |
 
@@ -167,7 +167,6 @@ final class AsyncCallSite: WaitSite, @unchecked Sendable {
   }
 }
 
-/// The typed part of one `awaitAsync` call: the task's outcome (B1, B5).
 /// Runs async code from a fiber: starts a Swift task running `body`, parks the calling fiber
 /// (its worker runs other fibers and jobs meanwhile) until the task finishes, and returns its
 /// value or rethrows its error.

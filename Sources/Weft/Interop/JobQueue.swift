@@ -48,7 +48,7 @@
 //   `hasWork` (WorkerJobs) is worker i's own view: set by its pushes and its steals, cleared by a
 //   batch that finds its slot and queue empty (a thief may have emptied the queue: L2).
 // - J7 (a fiber about to park for the task it starts: `awaitAsync`): while the fiber starts
-//   the task (`Worker.jobStartingTask`), the task's first job goes to its worker's slot as if
+//   the task (`WorkerJobs.startingTask`), the task's first job goes to its worker's slot as if
 //   a batch queued it (J6). The fiber parks right after, and the loop (which never switches
 //   fiber to fiber while the slot is full, Worker+Switch D1) runs the job; if the fiber does
 //   not park (its wait was interrupted first), it releases the slot itself before going on

@@ -123,9 +123,9 @@ struct LocalJobQueue: @unchecked Sendable {
   func stealHalf() -> [QueuedWork] {
     if countWord.loadAcquire() == 0 { return [] }  // L1 hint
     var taken: [QueuedWork] = []
+    taken.reserveCapacity(Int(countWord.loadRelaxed()) / 2 + 1)  // outside the lock (a hint)
     lock.lock()
     let n = (ring.pointee.count + 1) / 2
-    taken.reserveCapacity(n)
     for _ in 0..<n {
       guard let work = ring.pointee.popFirst() else { break }
       taken.append(work)
