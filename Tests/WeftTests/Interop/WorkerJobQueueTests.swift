@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import Weft
 
@@ -20,10 +21,10 @@ struct WorkerJobQueueTests {
           let me = Worker.current!
           let other = s.workers.first { $0 !== me }!
           while other.status.loadAcquire() != Worker.Status.parked.rawValue { cpuRelax() }
-          // Queued from a thread that is not a worker: it wakes `other` to search (W2).
-          Task.detached {
-            _ = Task(executorPreference: s) { seen.store(s.defaultPool.idle.counts.searching + 1) }
-          }
+          // Queued from a thread that is not a worker: it wakes `other` to search (W2). A
+          // plain thread, not `Task.detached`: Swift's global executor can be held by the
+          // suite's blocking tests for long (a TSan run of the whole suite hung here).
+          Thread { _ = Task(executorPreference: s) { seen.store(s.defaultPool.idle.counts.searching + 1) } }.start()
           while seen.value == 0 { cpuRelax() }
           return Worker.current === me
         }
@@ -107,8 +108,9 @@ struct WorkerJobQueueTests {
         }
         return hops
       }
-      let outsider = Task.detached { await Task(executorPreference: s) { released.store(1) }.value }
-      await outsider.value
+      // From this body, which runs on another scheduler's worker (withAsyncWatchdog): for
+      // `s` that is outside, so the job goes to its shared ring.
+      await Task(executorPreference: s) { released.store(1) }.value
       #expect(await hopper.value > 0)
     }
   }
