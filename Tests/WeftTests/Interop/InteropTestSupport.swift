@@ -66,3 +66,13 @@ func onWorker(of scheduler: Scheduler) -> Bool { Worker.current?.scheduler === s
 
 /// A blocking `Channel.take()` (the sync overload) for async contexts that must block.
 func blockingTake<T>(_ c: Channel<T>) throws -> T { try c.take() }
+
+/// From a job on one of `s`'s two workers: spins (no switch: the job holds this worker) until
+/// the other worker is parked, so that only a wake can bring it to new work; returns this
+/// job's worker.
+func waitUntilTheOtherWorkerParks(_ s: Scheduler) -> Worker {
+  let me = Worker.current!
+  let other = s.workers.first { $0 !== me }!
+  while other.status.loadAcquire() != Worker.Status.parked.rawValue { cpuRelax() }
+  return me
+}

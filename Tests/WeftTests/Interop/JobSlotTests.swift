@@ -36,9 +36,7 @@ struct JobSlotTests {
         let t = Task(executorPreference: s) { () async -> Fiber<Void> in
           // Wait (inside this job) until the other worker is asleep, so that only a wake
           // can bring it to the leftover job.
-          let me = Worker.current!
-          let other = s.workers.first { $0 !== me }!
-          while other.status.loadAcquire() != Worker.Status.parked.rawValue { cpuRelax() }
+          _ = waitUntilTheOtherWorkerParks(s)
           // Pinned to this worker, and runnable when the hops' batch ends.
           let spinner = s.spawn(sticky: true) { while released.value == 0 { cpuRelax() } }
           for _ in 0..<(3 * JobQueue.batchLimit) { await Task.yield() }
@@ -125,9 +123,7 @@ struct JobSlotTests {
         defer { s.shutdown() }
         let arrived = Counter()
         let pair = Task(executorPreference: s) { () -> [Fiber<Void>] in
-          let me = Worker.current!
-          let other = s.workers.first { $0 !== me }!
-          while other.status.loadAcquire() != Worker.Status.parked.rawValue { cpuRelax() }
+          _ = waitUntilTheOtherWorkerParks(s)
           return (0..<2).map { _ in
             s.spawn {
               arrived.increment()

@@ -18,9 +18,7 @@ struct WorkerJobQueueTests {
         let seen = Counter()  // the probe's reading + 1
         let blocker = Task(executorPreference: s) { () -> Bool in
           // Hold this worker (not searching: it runs a job) until the probe has run.
-          let me = Worker.current!
-          let other = s.workers.first { $0 !== me }!
-          while other.status.loadAcquire() != Worker.Status.parked.rawValue { cpuRelax() }
+          let me = waitUntilTheOtherWorkerParks(s)
           // Queued from a thread that is not a worker: it wakes `other` to search (W2). A
           // plain thread, not `Task.detached`: Swift's global executor can be held by the
           // suite's blocking tests for long (a TSan run of the whole suite hung here).
@@ -43,9 +41,7 @@ struct WorkerJobQueueTests {
       defer { s.shutdown() }
       let ran = (0..<2).map { _ in Counter() }  // hops per worker (by pool index)
       let tasks = Task(executorPreference: s) { () -> [Task<Void, Never>] in
-        let me = Worker.current!
-        let other = s.workers.first { $0 !== me }!
-        while other.status.loadAcquire() != Worker.Status.parked.rawValue { cpuRelax() }
+        _ = waitUntilTheOtherWorkerParks(s)
         return (0..<8).map { _ in
           Task(executorPreference: s) {
             // Hop until both workers have run hops: hangs (the watchdog fails it) if the
@@ -74,9 +70,7 @@ struct WorkerJobQueueTests {
         let finished = Counter()
         let taskCount = 4
         let spinner = Task(executorPreference: s) { () -> Fiber<Void> in
-          let me = Worker.current!
-          let other = s.workers.first { $0 !== me }!
-          while other.status.loadAcquire() != Worker.Status.parked.rawValue { cpuRelax() }
+          _ = waitUntilTheOtherWorkerParks(s)
           for _ in 0..<taskCount {
             Task(executorPreference: s) {
               for _ in 0..<(3 * JobQueue.batchLimit) { await Task.yield() }
