@@ -85,6 +85,20 @@ static inline void *weft_tls_worker_inline(void) { return weft_tls_worker(); }
 static inline void *weft_tls_fiber_inline(void) { return weft_tls_fiber(); }
 #endif
 
+// MARK: - Fiber objects
+
+/// The Swift runtime's object allocator (stable ABI: the entry point every class allocation
+/// and `ManagedBuffer.create` use). A fiber object is allocated through it with its state
+/// block as tail bytes, so a fiber is one allocation (FiberCore A1); Swift code may not name
+/// the runtime symbol itself.
+void *swift_allocObject(const void *metadata, size_t required_size, size_t required_align_mask);
+static inline void *weft_alloc_object(const void *metadata, size_t size, size_t align_mask) {
+  return swift_allocObject(metadata, size, align_mask);
+}
+/// The usable size of the malloc chunk at `p` (glibc's `malloc_usable_size`), for tests.
+size_t malloc_usable_size(void *p);
+static inline size_t weft_allocation_size(void *p) { return malloc_usable_size(p); }
+
 // MARK: - Context switch
 
 /// Switches to `to`, handing it `data`. Under ThreadSanitizer it first tells TSan that this

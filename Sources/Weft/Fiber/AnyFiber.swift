@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import CWeft
 
 /// A fiber: Julia's `Task`, a stackful coroutine run by a Weft scheduler.
 ///
@@ -13,11 +11,16 @@ public class AnyFiber: WaitSite, @unchecked Sendable {
   // other mutable fields are owned as documented in `FiberCore`, and ownership passes
   // between threads only through the release/acquire of `state` or of a run queue.
 
-  /// Every mutable field, in one allocation laid out by `FiberCore`.
-  let core: UnsafeMutableRawPointer
+  // No stored properties (FiberCore A1): every field is in the block that follows the object
+  // header, laid out by `FiberCore`; `make` allocates both at once.
+
+  /// The fiber's state block: the object's tail bytes (FiberCore A1).
+  @inline(__always) final var core: UnsafeMutableRawPointer {
+    Unmanaged.passUnretained(self).toOpaque() + FiberCore.objectHeaderSize
+  }
 
   /// A number unique in this process, for messages and dumps.
-  public let id: UInt64
+  public final var id: UInt64 { placement.pointee.id }
   /// True for the fiber object that stands for a non-worker OS thread.
   public var isThreadFiber: Bool { placement.pointee.isThreadFiber }
   /// Requested usable stack bytes; 0 means the scheduler's default.
@@ -151,15 +154,27 @@ public class AnyFiber: WaitSite, @unchecked Sendable {
     return coldIfAllocated.unsafelyUnwrapped
   }
 
-  init(sticky: Bool, stackSize: Int, pool: ThreadPool, isThreadFiber: Bool = false, invoker: BodyInvoker? = nil) {
-    let worker = ThreadLocal.worker  // one TLS read for the id and the block
-    self.id = AnyFiber.takeID(worker)
-    core = FiberCore.allocate(on: worker, sticky: sticky, pool: pool, stackSize: stackSize,
-                              isThreadFiber: isThreadFiber, invoker: invoker)
+  /// Not for use: a fiber is made by `make` (A1), which no initialiser can do.
+  private init() { fatalError("BUG IN Weft: AnyFiber is allocated by AnyFiber.make") }
+
+  /// Allocates a fiber object of class `type` with its state block (FiberCore A1), holding
+  /// one reference (the caller's).
+  /// Not generic, so that a caller in another module calls no unspecialised code.
+  @usableFromInline
+  static func make(_ type: AnyFiber.Type, sticky: Bool, stackSize: Int, pool: ThreadPool,
+                   isThreadFiber: Bool = false, invoker: BodyInvoker? = nil) -> AnyFiber {
+    let metadata = unsafeBitCast(type, to: UnsafeRawPointer.self)
+    // Alignment mask 15: malloc's own (a larger one would send the runtime to posix_memalign).
+    let raw = weft_alloc_object(metadata, FiberCore.objectSize, 15).unsafelyUnwrapped
+    let fiber = Unmanaged<AnyFiber>.fromOpaque(raw).takeRetainedValue()
+    let worker = ThreadLocal.worker  // one TLS read for the id
+    FiberCore.initialize(fiber.core, id: takeID(worker), sticky: sticky, pool: pool,
+                         stackSize: stackSize, isThreadFiber: isThreadFiber, invoker: invoker)
     if isThreadFiber {
-      state.storeRelaxed(FiberState.running)
-      flags.storeRelaxed(FiberFlags.started)
+      fiber.state.storeRelaxed(FiberState.running)
+      fiber.flags.storeRelaxed(FiberFlags.started)
     }
+    return fiber
   }
 
   deinit {
@@ -168,7 +183,7 @@ public class AnyFiber: WaitSite, @unchecked Sendable {
       _ = try? invoker(outcomeStorage, hasResult ? .destroyResult : .destroyBody)  // or it never ran
     }
     if let raw = UnsafeRawPointer(bitPattern: coldWord.loadAcquire()) { Unmanaged<FiberCold>.fromOpaque(raw).release() }
-    FiberCore.deallocate(core)
+    FiberCore.deinitialize(core)  // the runtime frees the object and its block next (A1)
   }
 
   private static let idBlock = PaddedAtomicBlock(count: 1)

@@ -1,9 +1,14 @@
-import CWeft
-#if canImport(Glibc)
-import Glibc
-#endif
 
-/// The mutable state of one fiber, in one allocation that the fiber object points to.
+/// The state of one fiber, in the tail bytes of its object: a fiber is one allocation.
+///
+/// - A1: `AnyFiber.make` allocates the object through the Swift runtime's own allocator
+///   (`swift_allocObject`, as `ManagedBuffer.create` does) with `objectSize` bytes: the
+///   two-word object header, then this block at `AnyFiber.core`. `AnyFiber` and `Fiber<Result>`
+///   have no stored properties, so no class initialiser is needed and nothing else lives in
+///   the object; the runtime frees header and block together when the last reference goes
+///   (after `AnyFiber.deinit` has deinitialised the groups). `FiberObjectLayoutTests` checks
+///   that the classes stay without stored properties. (`ManagedBuffer` itself cannot be the
+///   base: its `Sendable` conformance is unavailable, and fibers cross threads.)
 ///
 /// Accesses through pointers skip Swift's dynamic exclusivity checks (~1,000 instructions
 /// per spawn when these were stored properties). The state is split into groups by who
@@ -47,6 +52,8 @@ enum FiberCore {
     // them (`_withUnsafeGuaranteedRef`) with no reference counting at all.
     var homeRaw: UnsafeMutableRawPointer? = nil
     var schedulerRaw: UnsafeMutableRawPointer? = nil
+    /// A number unique in this process (`AnyFiber.id`; set at init only).
+    let id: UInt64
     /// Requested usable stack bytes, 0 for the scheduler's default (set at init only).
     let stackSize: Int
     var sticky: Bool
@@ -105,36 +112,26 @@ enum FiberCore {
   @inline(__always) static var outcomeOffset: Int { linksOffset + align(MemoryLayout<Links>.size) }
   @inline(__always) static var completionOffset: Int { outcomeOffset + align(MemoryLayout<Outcome>.size) }
   @inline(__always) static var totalSize: Int { completionOffset + align(MemoryLayout<Completion>.size) }
+  /// The Swift object header (metadata pointer and reference counts) before the block (A1).
+  static let objectHeaderSize = 2 * MemoryLayout<UInt>.size
+  /// Bytes to allocate for a fiber object: its header and the block (A1).
+  @inline(__always) static var objectSize: Int { objectHeaderSize + totalSize }
 
-  /// Allocates and initialises the groups: from the worker's block cache when `worker` (the
-  /// calling thread's, or nil) has one free (B1), else from malloc.
+  /// Initialises the groups in a fresh fiber object's tail bytes (A1).
   @inline(__always)
-  static func allocate(on worker: UnsafeMutableRawPointer?, sticky: Bool, pool: ThreadPool,
-                       stackSize: Int, isThreadFiber: Bool, invoker: BodyInvoker?) -> UnsafeMutableRawPointer {
-    let cached = worker.flatMap { w in
-      Unmanaged<Worker>.fromOpaque(w)._withUnsafeGuaranteedRef { $0.local.pointee.blockCache.pop() }
-    }
-    let base = cached ?? mallocBlock()
+  static func initialize(_ base: UnsafeMutableRawPointer, id: UInt64, sticky: Bool, pool: ThreadPool,
+                         stackSize: Int, isThreadFiber: Bool, invoker: BodyInvoker?) {
     base.initializeMemory(as: UInt.self, repeating: 0, count: wordCount)
     (base + runOffset).initializeMemory(as: Run.self, to: Run())
-    (base + placementOffset).initializeMemory(as: Placement.self, to: Placement(stackSize: stackSize, sticky: sticky, pool: pool, isThreadFiber: isThreadFiber))
+    (base + placementOffset).initializeMemory(as: Placement.self, to: Placement(id: id, stackSize: stackSize, sticky: sticky, pool: pool, isThreadFiber: isThreadFiber))
     (base + linksOffset).initializeMemory(as: Links.self, to: Links())
     (base + outcomeOffset).initializeMemory(as: Outcome.self, to: Outcome(invoker: invoker))
     (base + completionOffset).initializeMemory(as: Completion.self, to: Completion())
-    return base
   }
 
-  /// malloc itself: `UnsafeMutableRawPointer.allocate` asks the Swift runtime for "default"
-  /// alignment, which it serves with posix_memalign (~55 instructions more per fiber).
-  @inline(never)
-  private static func mallocBlock() -> UnsafeMutableRawPointer {
-    guard let p = malloc(totalSize) else { fatalError("Weft: out of memory: cannot allocate a fiber (\(totalSize) bytes)") }
-    return p
-  }
-
-  /// Deinitialises the groups and gives the block to the calling thread's worker cache (B1),
-  /// or back to malloc when that is full or the thread runs no worker loop.
-  static func deallocate(_ base: UnsafeMutableRawPointer) {
+  /// Deinitialises the groups (the fiber's deinit; the Swift runtime then frees the object
+  /// and its tail with it, A1).
+  static func deinitialize(_ base: UnsafeMutableRawPointer) {
     (base + runOffset).assumingMemoryBound(to: Run.self).deinitialize(count: 1)
     (base + placementOffset).assumingMemoryBound(to: Placement.self).deinitialize(count: 1)
     (base + linksOffset).assumingMemoryBound(to: Links.self).deinitialize(count: 1)
@@ -145,54 +142,6 @@ enum FiberCore {
       outcome.deinitialize(count: 1)  // `storage` is plain words: AnyFiber.deinit emptied it
     }
     (base + completionOffset).assumingMemoryBound(to: Completion.self).deinitialize(count: 1)
-    if let w = ThreadLocal.worker,
-       Unmanaged<Worker>.fromOpaque(w)._withUnsafeGuaranteedRef({ $0.local.pointee.blockCache.push(base) }) {
-      return
-    }
-    free(base)
-  }
-}
-
-/// A worker's free fiber blocks (Go's per-P `gFree` list, for the state block only: the Swift
-/// object itself comes from the Swift runtime), last in first out, linked through each free
-/// block's first word.
-///
-/// - B1: only the worker's own thread (its loop and the fibers it runs) pushes and pops, at
-///   most `capacity` blocks: a fiber freed on that thread parks its block here, and the next
-///   fiber made there takes it, warm in the cache, without a call into malloc. A fiber made
-///   on one worker and freed on another moves its block to the other's cache, which is fine:
-///   every block has the same size (`FiberCore.totalSize`) and came from malloc.
-/// - B2: the worker frees its cached blocks when its loop ends (and in its deinit), before
-///   its thread stops counting as a worker; from then on that thread frees to malloc.
-/// - B3: under ThreadSanitizer the cache holds nothing (capacity 0): a block reused from it
-///   reaches its next fiber with no free/malloc pair for TSan to see, and the happens-before
-///   that makes the reuse safe — the last release of the old fiber — is inside the Swift
-///   runtime, which TSan does not instrument, so every reuse read as a race.
-struct FiberBlockCache {
-  static let defaultCapacity = 128
-  let capacity = weft_tsan_enabled() ? 0 : FiberBlockCache.defaultCapacity  // B3
-  private var head: UnsafeMutableRawPointer? = nil
-  private(set) var count = 0
-
-  @inline(__always) mutating func pop() -> UnsafeMutableRawPointer? {
-    guard let block = head else { return nil }
-    head = block.load(as: UnsafeMutableRawPointer?.self)
-    count -= 1
-    return block
-  }
-
-  /// False when full (the caller frees the block).
-  @inline(__always) mutating func push(_ block: UnsafeMutableRawPointer) -> Bool {
-    guard count < capacity else { return false }
-    block.storeBytes(of: head, as: UnsafeMutableRawPointer?.self)
-    head = block
-    count += 1
-    return true
-  }
-
-  /// B2.
-  mutating func freeAll() {
-    while let block = pop() { free(block) }
   }
 }
 

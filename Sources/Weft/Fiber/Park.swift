@@ -155,7 +155,7 @@ enum ThreadFiberSlot {
   }()
 
   static func create() -> AnyFiber {
-    let f = AnyFiber(sticky: true, stackSize: 0, pool: .default, isThreadFiber: true)
+    let f = AnyFiber.make(AnyFiber.self, sticky: true, stackSize: 0, pool: .default, isThreadFiber: true)
     let p = Unmanaged.passRetained(f).toOpaque()
     ThreadLocal.setFiber(p)
     pthread_setspecific(key, p)

@@ -103,7 +103,6 @@ final class Worker: @unchecked Sendable {
     let ownDeque: WorkStealingDeque.Owner
     let ownInbox: StickyInbox.Owner
     var stackCache = WorkerStackCache()
-    var blockCache = FiberBlockCache()
   }
 
   var current: FiberRef? {
@@ -167,7 +166,6 @@ final class Worker: @unchecked Sendable {
     local.pointee.yielded.free()
     stacks.giveCached(&local.pointee.stackCache)  // a worker that never ran (`run` gives them back)
     local.pointee.stackCache.deallocate()
-    local.pointee.blockCache.freeAll()
     words.deallocate()
     counters.deallocate()
     local.deinitialize(count: 1)
@@ -440,8 +438,6 @@ final class Worker: @unchecked Sendable {
     stacks.giveCached(&local.pointee.stackCache)
     counters.store(.cachedStacks, 0)
     ThreadLocal.setWorker(nil)
-    // Fibers freed on this thread from now on go back to malloc (FiberCore B2).
-    local.pointee.blockCache.freeAll()
   }
 
   /// I/O hook, before searching (Go's findRunnable polls the network before it steals): the

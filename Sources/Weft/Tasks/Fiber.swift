@@ -8,20 +8,16 @@
 /// The closure must be `@Sendable`: it runs on a worker thread, and a non-`Sendable` closure
 /// written in top-level code would be inferred main-actor isolated and trap there.
 ///
-/// `Fiber` stores nothing of its own: the body and result live type-erased in `AnyFiber`,
+/// `Fiber` stores nothing of its own: a fiber is one allocation, the object and its state
+/// block together (FiberCore A1), and the body and result live type-erased in that block,
 /// so that creating and freeing a `Fiber<Result>` needs no generic metadata at run time; the
-/// body closure is moved into the fiber's block as it is, with no wrapper around it.
-public final class Fiber<Result>: AnyFiber, @unchecked Sendable {
-  /// Creates a fiber that will run `body` once scheduled (Julia's `Task(body)`).
-  /// - Parameters:
-  ///   - sticky: true (Julia's default for `Task`): pinned to the worker it is first
-  ///     scheduled on. false: may run on, and move between, any worker of its pool.
-  ///   - pool: the thread pool it runs in.
-  ///   - stackSize: usable stack bytes (≥ 16 KiB); nil for the scheduler's default.
-  ///   - body: what the fiber runs; its result (or error) is the fiber's.
+/// body closure is moved into the block as it is, with no wrapper around it.
+public final class Fiber<Result>: AnyFiber, @unchecked Sendable, _FiberAllocating {
+  /// Not for use: `Fiber { … }` (`_FiberAllocating`'s initialiser) calls it. Allocates the
+  /// fiber (FiberCore A1) and moves `body` into its block.
   @inlinable
-  public convenience init(sticky: Bool = true, pool: ThreadPool = .default, stackSize: Int? = nil,
-                          _ body: @escaping @Sendable () throws -> Result) {
+  public static func _allocate(sticky: Bool, pool: ThreadPool, stackSize: Int?,
+                               body: @escaping @Sendable () throws -> Result) -> Fiber<Result> {
     typealias Body = @Sendable () throws -> Result
     precondition(MemoryLayout<Body>.size <= MemoryLayout<(UInt, UInt)>.size, "BUG IN Weft: a closure is two words")
     // Captures nothing once specialised (the caller's code), so it allocates nothing.
@@ -49,16 +45,18 @@ public final class Fiber<Result>: AnyFiber, @unchecked Sendable {
       }
       return false
     }
-    self.init(invoker: invoker, sticky: sticky, pool: pool, stackSize: stackSize)
-    outcomeStorage.initializeMemory(as: Body.self, to: body)  // run by `invoker` (or destroyed)
+    let fiber = allocate(invoker: invoker, sticky: sticky, pool: pool, stackSize: stackSize)
+    fiber.outcomeStorage.initializeMemory(as: Body.self, to: body)  // run by `invoker` (or destroyed)
+    return fiber
   }
 
   @usableFromInline
-  init(invoker: @escaping BodyInvoker, sticky: Bool, pool: ThreadPool, stackSize: Int?) {
+  static func allocate(invoker: @escaping BodyInvoker, sticky: Bool, pool: ThreadPool, stackSize: Int?) -> Fiber<Result> {
     if let s = stackSize {
       precondition(s >= 16 * 1024, "Weft misuse: stackSize \(s) is below the 16 KiB minimum")
     }
-    super.init(sticky: sticky, stackSize: stackSize ?? 0, pool: pool, invoker: invoker)
+    let fiber = AnyFiber.make(Fiber<Result>.self, sticky: sticky, stackSize: stackSize ?? 0, pool: pool, invoker: invoker)
+    return unsafeDowncast(fiber, to: Fiber<Result>.self)
   }
 
   /// Julia's `fetch(t)`: waits for the fiber to finish and returns its result.
@@ -71,6 +69,30 @@ public final class Fiber<Result>: AnyFiber, @unchecked Sendable {
     // SAFETY: done and not failed, so the body stored a `Result` before `done` was
     // published (C1), where FiberCore O1 says for this type.
     return FiberCore.result(Result.self, in: outcomeStorage).pointee
+  }
+}
+
+/// How `Fiber { … }` is made. A class initialiser cannot allocate its object with tail bytes
+/// (a fiber and its state block are one allocation, FiberCore A1); a protocol extension's
+/// initialiser can, by assigning `self`. Only `Fiber` conforms: not for use outside Weft.
+public protocol _FiberAllocating {
+  associatedtype Result
+  static func _allocate(sticky: Bool, pool: ThreadPool, stackSize: Int?,
+                        body: @escaping @Sendable () throws -> Result) -> Self
+}
+
+extension _FiberAllocating {
+  /// Creates a fiber that will run `body` once scheduled (Julia's `Task(body)`).
+  /// - Parameters:
+  ///   - sticky: true (Julia's default for `Task`): pinned to the worker it is first
+  ///     scheduled on. false: may run on, and move between, any worker of its pool.
+  ///   - pool: the thread pool it runs in.
+  ///   - stackSize: usable stack bytes (≥ 16 KiB); nil for the scheduler's default.
+  ///   - body: what the fiber runs; its result (or error) is the fiber's.
+  @inlinable
+  public init(sticky: Bool = true, pool: ThreadPool = .default, stackSize: Int? = nil,
+              _ body: @escaping @Sendable () throws -> Result) {
+    self = Self._allocate(sticky: sticky, pool: pool, stackSize: stackSize, body: body)
   }
 }
 
