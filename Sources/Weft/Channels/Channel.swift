@@ -101,7 +101,7 @@ public final class Channel<T: Sendable>: WaitSite, @unchecked Sendable {
   /// The blocking half of `put`; called with the lock held.
   @inlinable @inline(never)
   func putWaiting(_ value: T, _ timeout: Duration?) throws {
-    let me = ChannelGuts.currentContext()
+    let me = ChannelGuts.currentContextRef()  // uncounted: this frame is the fiber's own (FiberRef O2a)
     var cell = ChannelWaiter<T>(fiber: me, item: value)
     let failure = withUnsafeMutablePointer(to: &cell) { p -> (any Error)? in
       guts.parkCell(me, site: self, cell: UnsafeMutableRawPointer(p), "Channel.put", timeout: timeout) {
@@ -159,7 +159,7 @@ public final class Channel<T: Sendable>: WaitSite, @unchecked Sendable {
   /// The blocking half of `take`; called with the lock held.
   @inlinable @inline(never)
   func takeWaiting(_ timeout: Duration?) -> TakeOutcome {
-    let me = ChannelGuts.currentContext()
+    let me = ChannelGuts.currentContextRef()  // uncounted: this frame is the fiber's own (FiberRef O2a)
     var cell = ChannelWaiter<T>(fiber: me, item: nil)
     let failure = withUnsafeMutablePointer(to: &cell) { p -> (any Error)? in
       guts.parkCell(me, site: self, cell: UnsafeMutableRawPointer(p), "Channel.take", timeout: timeout) {

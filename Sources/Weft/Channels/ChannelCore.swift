@@ -61,17 +61,18 @@ enum ChannelWaitOutcome: UInt8 {
 /// A putter or taker blocked on a channel; lives on the blocked context's stack.
 @usableFromInline
 struct ChannelWaiter<T> {
-  // SAFETY: unowned(unsafe) saves a retain/release pair per wait. The cell lives in the frame
-  // of `putWaiting`/`takeWaiting`, which holds a strong reference (`me`) to the same fiber
-  // until after its park returns, i.e. until after the waker's last use of the cell (I4).
-  @usableFromInline unowned(unsafe) let fiber: AnyFiber
+  // SAFETY: uncounted (FiberRef O2): the cell lives in the frame of `putWaiting`/`takeWaiting`,
+  // which runs on the waiting fiber itself (O2a), until after its park returns, i.e. until
+  // after the waker's last use of the cell (I4). Whoever dequeues the cell carries the
+  // `FiberRef` out and wakes it, counting nothing.
+  @usableFromInline let fiber: FiberRef
   /// A putter's item until it is taken; the item delivered to a taker.
   @usableFromInline var item: T?
   @usableFromInline var outcome = ChannelWaitOutcome.waiting
   @usableFromInline var next: UnsafeMutablePointer<ChannelWaiter<T>>?
 
   @inlinable
-  init(fiber: AnyFiber, item: T?) {
+  init(fiber: FiberRef, item: T?) {
     self.fiber = fiber
     self.item = item
   }
@@ -176,7 +177,7 @@ struct ChannelCore<T> {
   @usableFromInline
   enum PutDecision {
     /// Handed to a waiting taker, whose cell is complete: wake it.
-    case handedOff(AnyFiber)
+    case handedOff(FiberRef)
     /// Buffered; if true, wake the readiness waiters.
     case buffered(wakeReadyWaiters: Bool)
     /// The channel is closed (with this error, or nil for a plain close).
@@ -222,7 +223,7 @@ struct ChannelCore<T> {
   @usableFromInline
   enum TakeDecision {
     /// An item; wake this putter (whose put completed) if any.
-    case item(T, wake: AnyFiber?)
+    case item(T, wake: FiberRef?)
     case closed((any Error)?)
     /// Nothing available: the caller must enqueue a cell with `enqueueTaker`.
     case mustWait

@@ -112,8 +112,13 @@ final class ChannelGuts: @unchecked Sendable {
   /// The calling fiber, or the calling thread's thread fiber.
   @usableFromInline static func currentContext() -> AnyFiber { AnyFiber.currentContext }
 
+  /// The calling fiber uncounted, for its own frame (FiberRef O2a): a blocked put or take
+  /// holds its fiber this way, which saves a retain and a release per hand-off.
+  @usableFromInline static func currentContextRef() -> FiberRef { AnyFiber.currentContextRef }
+
   /// Makes `f` runnable; see FiberState F3 (exactly once per wait, by whoever dequeued it).
-  @usableFromInline static func wake(_ f: AnyFiber) { f.wake() }
+  /// The last use of `f` (FiberRef O3).
+  @usableFromInline static func wake(_ f: FiberRef) { f.wake() }
 
   /// Under the lock: registers `me` for a put or take whose `cell` joins the channel's queue
   /// in `join` (which returns whether readiness waiters must be woken), unlocks, parks until
@@ -121,8 +126,14 @@ final class ChannelGuts: @unchecked Sendable {
   /// interrupter, canceller or the deadline ended the wait (the cell is then `.interrupted`
   /// and unlinked, or, when the deadline had already passed, never joined).
   @usableFromInline
-  func parkCell(_ me: AnyFiber, site: any WaitSite, cell: UnsafeMutableRawPointer, _ what: StaticString,
+  func parkCell(_ meRef: FiberRef, site: any WaitSite, cell: UnsafeMutableRawPointer, _ what: StaticString,
                 timeout: Duration?, join: () -> Bool) -> (any Error)? {
+    meRef.with { me in parkCell(me, site: site, cell: cell, what, timeout: timeout, join: join) }
+  }
+
+  @inline(__always)
+  private func parkCell(_ me: AnyFiber, site: any WaitSite, cell: UnsafeMutableRawPointer, _ what: StaticString,
+                        timeout: Duration?, join: () -> Bool) -> (any Error)? {
     let due = timeout.map(deadline(after:))
     var record = WaitRecord(site: site, what: what)
     record.context = cell
@@ -149,7 +160,7 @@ final class ChannelGuts: @unchecked Sendable {
   }
 
   @usableFromInline
-  static func wokenWhileWaiting(_ me: AnyFiber, _ what: StaticString) -> Never {
+  static func wokenWhileWaiting(_ me: FiberRef, _ what: StaticString) -> Never {
     preconditionFailure("BUG IN Weft: fiber \(me.id) was woken while blocked in \(what) without being taken off its queue")
   }
 }

@@ -22,6 +22,10 @@
 ///   valid as long as the fiber is in that place, by O1. A thread fiber is never queued; in a
 ///   wait list it is alive because its thread is blocked in that wait (and `wake` retains it
 ///   across the futex wake, Park.swift).
+/// - O2a: the running fiber's own frame holds a `FiberRef` to itself (`currentContextRef`;
+///   a channel's `putWaiting`/`takeWaiting`): a worker's fiber is alive while it runs by O1,
+///   a thread fiber by its thread's slot, which holds a counted reference until the thread
+///   exits (Park.swift).
 /// - O3: nothing touches a fiber through a `FiberRef` after handing it on (pushing it to a
 ///   queue, waking it): from then on another worker may run it to its end and free it.
 /// - O4 (debug builds): `RunReferenceLedger` records every run reference taken and dropped: taking
@@ -31,9 +35,9 @@
 struct FiberRef: Equatable, @unchecked Sendable {
   // SAFETY: a plain address; validity is by O1/O2, not by this type.
   /// The fiber object's address (never 0).
-  let bits: UInt
+  @usableFromInline let bits: UInt
 
-  @inline(__always) init(_ fiber: AnyFiber) {
+  @inlinable @inline(__always) init(_ fiber: AnyFiber) {
     bits = UInt(bitPattern: Unmanaged.passUnretained(fiber).toOpaque())
   }
 

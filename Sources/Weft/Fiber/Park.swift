@@ -25,6 +25,12 @@ extension AnyFiber {
     return ThreadFiberSlot.create()
   }
 
+  /// `currentContext` uncounted (FiberRef O2a), for the running fiber's own frame.
+  static var currentContextRef: FiberRef {
+    if let p = ThreadLocal.fiber { return FiberRef(bits: UInt(bitPattern: p)).unsafelyUnwrapped }
+    return FiberRef(currentContext)  // creates the thread fiber (its slot keeps it alive)
+  }
+
   /// True when this is the fiber (or thread fiber) running on the calling thread.
   var isCurrentContext: Bool { ThreadLocal.fiber == Unmanaged.passUnretained(self).toOpaque() }
 
