@@ -62,8 +62,9 @@ extension AnyFiber {
     _ = state.exchangeFull(FiberState.done)
     var waiters = completion.pointee.waiters.takeAll()
     let awaiter = completion.pointee.awaiter.take()  // C5
-    var hooks: [@Sendable (AnyFiber) -> Void] = []
-    if hasColdState, let cold = coldIfAllocated {
+    // Optional: an empty array literal still costs a release of the empty storage per fiber.
+    var hooks: [@Sendable (AnyFiber) -> Void]? = nil
+    if hasColdState, let cold = coldIfAllocated, !cold.completionHooks.isEmpty {
       hooks = cold.completionHooks
       cold.completionHooks = []
     }
@@ -73,7 +74,7 @@ extension AnyFiber {
     }
     while let w = waiters.popFirst() { w.wake() }
     awaiter?.resume()  // C5
-    if !hooks.isEmpty { for hook in hooks { hook(self) } }
+    if let hooks { for hook in hooks { hook(self) } }
   }
 
   /// Blocks the calling context until this fiber is done (C2), or until an interrupter, a
@@ -85,7 +86,12 @@ extension AnyFiber {
   func waitUntilDone(interruptible: Bool = true, deadline: UInt64? = nil, inline: Bool = true) -> WaitInterruption? {
     if state.loadAcquire() == FiberState.done { return nil }  // acquire: pairs with C1's release
     if inline, deadline == nil, runInlineIfPossible() { return nil }
-    let me = AnyFiber.currentContext
+    // Uncounted: this frame is the waiting fiber's own (FiberRef O2a).
+    return AnyFiber.currentContextRef.with { me in wait(me, interruptible: interruptible, deadline: deadline) }
+  }
+
+  @inline(__always)
+  private func wait(_ me: AnyFiber, interruptible: Bool, deadline: UInt64?) -> WaitInterruption? {
     precondition(me !== self, "Weft misuse: fiber \(id) waited for itself, which can never finish")
     var record = WaitRecord(site: self, what: "Fiber.wait", interruptible: interruptible)
     return withUnsafeMutablePointer(to: &record) { r -> WaitInterruption? in
