@@ -1,4 +1,3 @@
-
 /// The state of one fiber, in the tail bytes of its object: a fiber is one allocation.
 ///
 /// - A1: `AnyFiber.make` allocates the object through the Swift runtime's own allocator

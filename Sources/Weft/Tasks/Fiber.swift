@@ -76,7 +76,9 @@ public final class Fiber<Result>: AnyFiber, @unchecked Sendable, _FiberAllocatin
 /// (a fiber and its state block are one allocation, FiberCore A1); a protocol extension's
 /// initialiser can, by assigning `self`. Only `Fiber` conforms: not for use outside Weft.
 public protocol _FiberAllocating {
+  /// The value the fiber's body returns.
   associatedtype Result
+  /// Not for use: allocates the fiber, with `body` moved into its block (FiberCore A1).
   static func _allocate(sticky: Bool, pool: ThreadPool, stackSize: Int?,
                         body: @escaping @Sendable () throws -> Result) -> Self
 }

@@ -22,6 +22,9 @@ import Testing
     #expect(f.core == object + FiberCore.objectHeaderSize)
     // One malloc chunk holds the header and the whole block.
     #expect(weft_allocation_size(object) >= FiberCore.objectSize)
+    // Docs/Architecture.md, "Hot-path layout": a 272-byte object (a 288-byte malloc chunk);
+    // a field added to the block must be weighed against the bytes per blocked fiber.
+    #expect(FiberCore.objectSize <= 272, "the fiber object grew to \(FiberCore.objectSize) bytes")
     // The block is initialised: a fresh fiber is created, not started, with its options.
     #expect(f.stateDescription == "created")
     #expect(!f.isStarted && !f.isDone && f.sticky && !f.isThreadFiber)
