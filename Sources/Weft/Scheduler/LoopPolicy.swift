@@ -7,7 +7,7 @@
 // | fairness check    | FairnessTick    | `Worker.findLocalWork`, every loop turn            |
 // | run-next cap      | RunNextStreak   | `findLocalWork` and `takeDirectSwitchTarget`       |
 // | steal order       | StealOrder      | `Worker.steal`                                     |
-// | search, then park | SearchBudget    | `Worker.searchForWork`                             |
+// | search, then park | SearchBudget    | `Worker.searchForWork` (its steal grace: `steal`)  |
 // | the timer role    | Timers (T2)     | `Worker.parkIdle` (Timers.swift holds the rule)    |
 
 /// Go's fairness rule: every `interval`-th loop turn looks at the shared queues (the pool's
@@ -98,13 +98,32 @@ struct StealOrder {
 
 /// How long a worker that found nothing keeps searching before it parks (bounded spinning,
 /// DESIGN.md; Go spins a few µs too): `spinNanoseconds` from the first empty round.
+///
+/// - G1 (a busy worker's next fiber): for its first `graceRounds` empty rounds, a searcher
+///   leaves a victim's deque alone while it holds a single fiber. That fiber is almost always
+///   the one its worker runs next: a child just spawned by a fiber that is about to finish or
+///   wait (each link of a chain of spawns), which runs there on warm caches a few hundred
+///   nanoseconds later. Taken at once, it moved every other link of chained_spawn to the
+///   other worker, cache-cold, and the worker left behind slept and was woken again (99,853
+///   steals and 6,569 sleeps per 200,000 links; Docs/Benchmarks.md, step 8). After the grace
+///   (~1 µs per round: a sweep and 64 pauses) the fiber is taken as before, so a fiber queued
+///   behind a long-running one waits a few microseconds at most. Go's `runqgrab` waits 3 µs
+///   before it takes a running P's `runnext` for the same reason. Deques with more fibers,
+///   where the oldest is the big half of a fork–join split, are stolen from at once.
 struct SearchBudget {
   static let spinNanoseconds: UInt64 = 20_000
+  /// G1: empty rounds before a searcher takes a victim's only queued fiber.
+  static let graceRounds = 4
   private var deadline: UInt64 = 0
+  private(set) var emptyRounds = 0
 
   /// After an empty round at `now`: true while the search should go on.
   @inline(__always) mutating func keepSearching(now: UInt64) -> Bool {
+    emptyRounds &+= 1
     if deadline == 0 { deadline = now &+ SearchBudget.spinNanoseconds; return true }
     return now < deadline
   }
+
+  /// G1: whether the searcher may take a victim's only queued fiber now.
+  @inline(__always) var graceIsOver: Bool { emptyRounds >= SearchBudget.graceRounds }
 }

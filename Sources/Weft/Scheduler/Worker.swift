@@ -307,7 +307,9 @@ final class Worker: @unchecked Sendable {
   }
 
   /// Steals from the other workers of the pool in StealOrder, then takes from the injector.
-  func steal() -> FiberRef? {
+  /// `graceIsOver` false (SearchBudget G1): a victim's deque holding a single fiber is left
+  /// to its owner.
+  func steal(graceIsOver: Bool = true) -> FiberRef? {
     let workers = pool.workers
     if workers.count > 1 {
       counters.increment(.stealAttempts)
@@ -315,7 +317,7 @@ final class Worker: @unchecked Sendable {
       var taken = 1
       _ = local.pointee.stealOrder.forEachVisit(count: workers.count, me: poolIndex) { visit in
         let victim = workers[visit.victim]
-        if let f = victim.deque.steal() {
+        if graceIsOver || victim.deque.approximateCount > 1, let f = victim.deque.steal() {
           found = f
           taken += stealHalf(of: victim)
           return true
@@ -463,7 +465,7 @@ final class Worker: @unchecked Sendable {
     var budget = SearchBudget()
     var polledJustNow = true  // readyIO polled right before the search
     while true {
-      if let f = steal() ?? findLocalWork() {
+      if let f = steal(graceIsOver: budget.graceIsOver) ?? findLocalWork() {
         endSearching()
         return f
       }

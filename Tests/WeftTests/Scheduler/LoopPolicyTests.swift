@@ -87,6 +87,17 @@ import Testing
     }
     #expect(answers == [true, true, false])
   }
+
+  @Test func theStealGraceEndsAfterItsRounds() {
+    var budget = SearchBudget()
+    var graceOver: [Bool] = [budget.graceIsOver]
+    for round in 1...(SearchBudget.graceRounds + 1) {
+      _ = budget.keepSearching(now: UInt64(round))
+      graceOver.append(budget.graceIsOver)
+    }
+    let expected = Array(repeating: false, count: SearchBudget.graceRounds) + [true, true]
+    #expect(graceOver == expected, "G1: a victim's only fiber is left alone for \(SearchBudget.graceRounds) empty rounds")
+  }
 }
 
 extension StealOrder {
