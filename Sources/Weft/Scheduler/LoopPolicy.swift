@@ -106,24 +106,34 @@ struct StealOrder {
 ///   nanoseconds later. Taken at once, it moved every other link of chained_spawn to the
 ///   other worker, cache-cold, and the worker left behind slept and was woken again (99,853
 ///   steals and 6,569 sleeps per 200,000 links; Docs/Benchmarks.md, step 8). After the grace
-///   (~1 µs per round: a sweep and 64 pauses) the fiber is taken as before, so a fiber queued
+///   (~1–2 µs per round: a sweep, 64 pauses and a `sched_yield`, Worker W5) the fiber is taken as before, so a fiber queued
 ///   behind a long-running one waits a few microseconds at most. Go's `runqgrab` waits 3 µs
 ///   before it takes a running P's `runnext` for the same reason. Deques with more fibers,
 ///   where the oldest is the big half of a fork–join split, are stolen from at once.
+///
+/// - G2: the grace never outlasts the search. Rounds can be long (a searcher sharing a busy
+///   CPU gets one per time slice of the others, Worker W5), so a search may reach its deadline
+///   in fewer rounds than the grace; it then makes one last round with no grace before it
+///   parks. Without it, a worker that found a lone fiber in a deque went round for ever: each
+///   search ended inside the grace, and parking saw the fiber and searched again.
 struct SearchBudget {
   static let spinNanoseconds: UInt64 = 20_000
   /// G1: empty rounds before a searcher takes a victim's only queued fiber.
   static let graceRounds = 4
   private var deadline: UInt64 = 0
   private(set) var emptyRounds = 0
+  /// G2: the deadline has passed; the next round is the last one.
+  private var lastRound = false
 
   /// After an empty round at `now`: true while the search should go on.
   @inline(__always) mutating func keepSearching(now: UInt64) -> Bool {
+    if lastRound { return false }
     emptyRounds &+= 1
     if deadline == 0 { deadline = now &+ SearchBudget.spinNanoseconds; return true }
-    return now < deadline
+    if now >= deadline { lastRound = true }  // G2: one more round, with no grace
+    return true
   }
 
-  /// G1: whether the searcher may take a victim's only queued fiber now.
-  @inline(__always) var graceIsOver: Bool { emptyRounds >= SearchBudget.graceRounds }
+  /// G1, G2: whether the searcher may take a victim's only queued fiber now.
+  @inline(__always) var graceIsOver: Bool { lastRound || emptyRounds >= SearchBudget.graceRounds }
 }

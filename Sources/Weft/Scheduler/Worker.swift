@@ -458,6 +458,16 @@ final class Worker: @unchecked Sendable {
   /// not issue futex wakes (W2), so a worker that finds its next fiber within the spin never
   /// costs a sleep and a wake — in a sequential hand-off (a chain of spawns, a ping-pong
   /// across workers) that was a futex wake per step.
+  ///
+  /// - W5: each empty round ends with `sched_yield`. When other processes hold the machine's
+  ///   other CPUs, the kernel runs a woken searcher on the CPU of the worker that woke it,
+  ///   preempting that worker (a thread that slept has the lower virtual runtime): the spin
+  ///   then takes its whole budget from the one worker with fibers to run, at every wake.
+  ///   Seen with `perf sched` on the 2-core machine: asyncmap work=sleep1ms on 2 workers
+  ///   took 13–19 µs per item (1 ms sleeps woken 0.3–0.9 ms late, in bursts) where 1 worker
+  ///   took 11.4, the two worker threads time-sliced on one CPU, the working one running
+  ///   1.8 ms per batch of 100 wakes. With the yield: 11.1–11.8 (Docs/Benchmarks.md, step 8).
+  ///   On a CPU of its own the call returns at once (~0.5 µs per round).
   private func searchForWork() -> FiberRef? {
     if !local.pointee.isSearching { local.pointee.isSearching = idle.transitionToSearching() }
     guard local.pointee.isSearching else { return nil }
@@ -482,6 +492,8 @@ final class Worker: @unchecked Sendable {
       polledJustNow = false
       if !budget.keepSearching(now: monotonicNanoseconds()) { return nil }
       for _ in 0..<64 { cpuRelax() }
+      // W5: on a CPU it shares with a worker that runs fibers, give that worker the CPU.
+      sched_yield()
     }
   }
 

@@ -82,10 +82,23 @@ import Testing
   @Test func searchSpinsForItsBudgetFromTheFirstEmptyRound() {
     var budget = SearchBudget()
     let t0: UInt64 = 1_000_000
-    let answers = [t0, t0 + SearchBudget.spinNanoseconds - 1, t0 + SearchBudget.spinNanoseconds].map {
-      budget.keepSearching(now: $0)
-    }
-    #expect(answers == [true, true, false])
+    let due = t0 + SearchBudget.spinNanoseconds
+    let answers = [t0, due - 1, due, due + 1].map { budget.keepSearching(now: $0) }
+    #expect(answers == [true, true, true, false], "at the deadline one last round (G2), then park")
+  }
+
+  /// G2: a search whose rounds are slow reaches its deadline inside the grace; its last round
+  /// takes everything, so a lone fiber is never left behind by every search in turn.
+  @Test func theGraceNeverOutlastsTheSearch() {
+    var budget = SearchBudget()
+    let t0: UInt64 = 1_000_000
+    let first = budget.keepSearching(now: t0)
+    #expect(first && !budget.graceIsOver)
+    let second = budget.keepSearching(now: t0 + SearchBudget.spinNanoseconds)  // 2 rounds, long ones
+    #expect(second && budget.emptyRounds < SearchBudget.graceRounds)
+    #expect(budget.graceIsOver, "the last round has no grace")
+    let third = budget.keepSearching(now: t0 + SearchBudget.spinNanoseconds + 1)
+    #expect(!third)
   }
 
   @Test func theStealGraceEndsAfterItsRounds() {
