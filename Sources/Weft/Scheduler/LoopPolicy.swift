@@ -106,10 +106,11 @@ struct StealOrder {
 ///   nanoseconds later. Taken at once, it moved every other link of chained_spawn to the
 ///   other worker, cache-cold, and the worker left behind slept and was woken again (99,853
 ///   steals and 6,569 sleeps per 200,000 links; Docs/Benchmarks.md, step 8). After the grace
-///   (~1–2 µs per round: a sweep, 64 pauses and a `sched_yield`, Worker W5) the fiber is taken as before, so a fiber queued
-///   behind a long-running one waits a few microseconds at most. Go's `runqgrab` waits 3 µs
-///   before it takes a running P's `runnext` for the same reason. Deques with more fibers,
-///   where the oldest is the big half of a fork–join split, are stolen from at once.
+///   (~1–2 µs per round: a sweep, 64 pauses and a `sched_yield`, Worker W5) the fiber is
+///   taken as before, so a fiber queued behind a long-running one waits a few microseconds
+///   at most. Go's `runqgrab` waits 3 µs before it takes a running P's `runnext` for the
+///   same reason. Deques with more fibers, where the oldest is the big half of a fork–join
+///   split, are stolen from at once.
 ///
 /// - G2: the grace never outlasts the search. Rounds can be long (a searcher sharing a busy
 ///   CPU gets one per time slice of the others, Worker W5), so a search may reach its deadline
