@@ -13,7 +13,7 @@ import CWeft
 ///   times, before it sleeps (Go's `lock2`: 4 rounds of `procyield(30)`). Each look pulls the
 ///   word's cache line to the waiter's core; looking after every pause kept the line moving
 ///   while the holder worked, so its unlock and next lock both missed. A channel shared by
-///   fibers on two workers ran at 60–70 ns per item that way and at 17–20 ns with the spaced
+///   fibers on two workers ran at 60–70 ns per item that way and at 17–22 ns with the spaced
 ///   spin (chan_throughput, Docs/Benchmarks.md step 9), with ten times more futex sleeps,
 ///   which cost less than the moving line.
 
