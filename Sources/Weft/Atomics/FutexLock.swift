@@ -9,10 +9,11 @@ import CWeft
 /// futex; the unlocker wakes one sleeper only when the state was 2.
 /// - I1: the word is 0 exactly when no thread holds the lock.
 /// - I2: a thread sleeping in futex_wait has set the word to 2 first, so the unlocker sees 2.
-/// - I3 (the spin): a waiter looks at the word only every `spinPauses` pauses, `spinRounds`
-///   times, before it sleeps (Go's `lock2`: 4 rounds of `procyield(30)`). Each look pulls the
-///   word's cache line to the waiter's core; looking after every pause kept the line moving
-///   while the holder worked, so its unlock and next lock both missed. A channel shared by
+/// - I3 (the spin, `LockSpin`): a waiter looks at the word only every `LockSpin.pausesPerLook`
+///   pauses, `LockSpin.looks` times, before it sleeps (Go's `lock2`: 4 rounds of
+///   `procyield(30)`). Each look pulls the word's cache line to the waiter's core; looking
+///   after every pause kept the line moving while the holder worked, so its unlock and next
+///   lock both missed. A channel shared by
 ///   fibers on two workers ran at 60–70 ns per item that way and at 17–22 ns with the spaced
 ///   spin (chan_throughput, Docs/Benchmarks.md step 9), with ten times more futex sleeps,
 ///   which cost less than the moving line.
@@ -29,15 +30,10 @@ struct FutexLock: @unchecked Sendable {
     lockSlow()
   }
 
-  /// I3: how many times a waiter looks at the word before it sleeps, and how many pauses
-  /// apart.
-  static let spinRounds = 4
-  static let spinPauses = 30
-
   @inline(never)
   func lockSlow() {
-    for _ in 0..<FutexLock.spinRounds {
-      for _ in 0..<FutexLock.spinPauses { cpuRelax() }
+    for _ in 0..<LockSpin.looks {
+      LockSpin.pauseBeforeLook()
       // Relaxed look first (I3), then the acquire CAS that pairs with `unlock`'s release.
       if word.loadRelaxed() == 0 && word.compareExchangeAcquire(0, 1) { return }
     }
@@ -63,6 +59,18 @@ struct FutexLock: @unchecked Sendable {
     lock()
     defer { unlock() }
     return try body()
+  }
+}
+
+/// How a lock's waiter spins before it sleeps or parks (FutexLock I3; ReentrantLock spins the
+/// same way before it yields): `looks` looks at the lock word, `pausesPerLook` pauses apart.
+enum LockSpin {
+  static let looks = 4
+  static let pausesPerLook = 30
+
+  /// The pauses a waiter makes before each look at the word.
+  @inline(__always) static func pauseBeforeLook() {
+    for _ in 0..<pausesPerLook { cpuRelax() }
   }
 }
 

@@ -20,11 +20,12 @@
 // rule below measured the same within noise. The rule (Go's sync.Mutex starvation mode): a
 // woken waiter that loses the race after waiting more than `starvationNanoseconds` re-queues
 // first and asks for a hand-off, so the next unlock passes ownership to it directly; no
-// waiter starves. Spinning 4 rounds of 30 `pause`s, looking at the word after each round, then
-// 4 `yield()`s before parking: looking after every few pauses (6 doubling rounds, 1 to 32
-// pauses, as before step 9) pulls the word's line away from the holder, as FutexLock I3
-// explains; on 2 workers the spaced spin took 6–10 ns per pair at 4, 16 and 64 fibers against
-// 9–15 (Go 11–19), unchanged on 1 worker (Docs/Benchmarks.md, step 9).
+// waiter starves. It spins as FutexLock does (`LockSpin`: 4 rounds of 30 `pause`s, a look at
+// the word after each), then yields 4 times before parking. Looking after every few pauses
+// (6 doubling rounds of 1 to 32, before step 9) pulled the word's line away from the holder,
+// as FutexLock I3 explains: on 2 workers, at 4, 16 and 64 fibers, the spaced spin took 6–11
+// ns per pair against 5–15 (mostly 9–15; Go 11–19), and 1 worker did not change
+// (Docs/Benchmarks.md, step 9).
 //
 // Invariants:
 // - L1: PARKED is set by a locker's CAS while LOCKED is set (or kept by a hand-off in
@@ -78,10 +79,9 @@ public final class ReentrantLock: AbstractLock, @unchecked Sendable {
 
   static let locked: UInt = 1
   static let parked: UInt = 2
-  /// Spin rounds (`spinPauses` pauses each, then a look at the word) before yielding; then
-  /// yields before parking.
-  static let spinRounds = 4
-  static let spinPauses = 30
+  /// Spin rounds (`LockSpin`: pauses, then a look at the word) before yielding; then yields
+  /// before parking.
+  static let spinRounds = LockSpin.looks
   static let yieldRounds = 4
   /// A woken waiter that loses the lock after waiting this long asks for a hand-off (Go: 1 ms).
   static let starvationNanoseconds: UInt64 = 1_000_000
@@ -211,7 +211,7 @@ public final class ReentrantLock: AbstractLock, @unchecked Sendable {
       if s & ReentrantLock.parked == 0 {
         if spins < ReentrantLock.spinRounds + ReentrantLock.yieldRounds {
           if spins < ReentrantLock.spinRounds {
-            for _ in 0..<ReentrantLock.spinPauses { cpuRelax() }
+            LockSpin.pauseBeforeLook()
           } else {
             yield()
           }
