@@ -87,14 +87,21 @@ static inline void *weft_tls_fiber_inline(void) { return weft_tls_fiber(); }
 
 // MARK: - Fiber objects
 
-/// The Swift runtime's object allocator (stable ABI: the entry point every class allocation
-/// and `ManagedBuffer.create` use). A fiber object is allocated through it with its state
-/// block as tail bytes, so a fiber is one allocation (FiberCore A1); Swift code may not name
-/// the runtime symbol itself.
-void *swift_allocObject(const void *metadata, size_t required_size, size_t required_align_mask);
-static inline void *weft_alloc_object(const void *metadata, size_t size, size_t align_mask) {
-  return swift_allocObject(metadata, size, align_mask);
-}
+/// FiberCore A2 (FiberObjects.c): makes a fiber object of `size` bytes (header and state
+/// block) from this thread's cache of blocks, or from malloc, with the runtime's header set
+/// so that its last release runs the destroyer but frees nothing.
+void *weft_fiber_object_make(const void *metadata, size_t size);
+/// The last statement of a fiber object's deinit: keeps its block for reuse (or, for an
+/// object with weak or unowned references, lets the runtime free it after the last of them).
+void weft_fiber_object_recycle(void *object);
+/// Blocks a thread's cache keeps unless its limit is changed (non-worker threads).
+#define WEFT_FIBER_OBJECTS_THREAD_LIMIT 64
+/// Sets the calling thread's cache limit (workers raise it), freeing blocks above it.
+void weft_fiber_objects_set_limit(size_t limit);
+/// Frees the calling thread's cached blocks above `keep` (a worker going idle).
+void weft_fiber_objects_trim(size_t keep);
+/// Blocks in the calling thread's cache, for tests and metrics.
+size_t weft_fiber_objects_cached(void);
 /// The usable size of the malloc chunk at `p` (glibc's `malloc_usable_size`), for tests.
 size_t malloc_usable_size(void *p);
 static inline size_t weft_allocation_size(void *p) { return malloc_usable_size(p); }

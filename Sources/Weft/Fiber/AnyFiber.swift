@@ -164,9 +164,7 @@ public class AnyFiber: WaitSite, @unchecked Sendable {
   static func make(_ type: AnyFiber.Type, sticky: Bool, stackSize: Int, pool: ThreadPool,
                    isThreadFiber: Bool = false, invoker: BodyInvoker? = nil) -> AnyFiber {
     let metadata = unsafeBitCast(type, to: UnsafeRawPointer.self)
-    // Alignment mask 7, what the compiler passes for a class of words: on Linux the runtime
-    // serves any larger mask with posix_memalign (+31 instructions; malloc aligns to 16 anyway).
-    let raw = weft_alloc_object(metadata, FiberCore.objectSize, 7).unsafelyUnwrapped
+    let raw = weft_fiber_object_make(metadata, FiberCore.objectSize).unsafelyUnwrapped  // A2
     let fiber = Unmanaged<AnyFiber>.fromOpaque(raw).takeRetainedValue()
     let worker = ThreadLocal.worker  // one TLS read for the id
     FiberCore.initialize(fiber.core, id: takeID(worker), sticky: sticky, pool: pool,
@@ -179,12 +177,21 @@ public class AnyFiber: WaitSite, @unchecked Sendable {
   }
 
   deinit {
+    tearDown()
+    // FiberCore A2 (FiberObjects.c B1): the last statement, with nothing left to release.
+    weft_fiber_object_recycle(Unmanaged.passUnretained(self).toOpaque())
+  }
+
+  /// What the deinit does before it gives the block back: not inlined, so that every value
+  /// it releases (and any code that runs for them) is released before the block is recycled.
+  @inline(never)
+  private final func tearDown() {
     if let invoker = outcome.pointee.invoker {  // FiberCore O1: still there, so either
       let hasResult = flags.loadRelaxed() & FiberFlags.hasResult != 0
       _ = try? invoker(outcomeStorage, hasResult ? .destroyResult : .destroyBody)  // or it never ran
     }
     if let raw = UnsafeRawPointer(bitPattern: coldWord.loadAcquire()) { Unmanaged<FiberCold>.fromOpaque(raw).release() }
-    FiberCore.deinitialize(core)  // the runtime frees the object and its block next (A1)
+    FiberCore.deinitialize(core)
   }
 
   private static let idBlock = PaddedAtomicBlock(count: 1)

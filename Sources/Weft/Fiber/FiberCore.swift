@@ -1,13 +1,16 @@
 /// The state of one fiber, in the tail bytes of its object: a fiber is one allocation.
 ///
-/// - A1: `AnyFiber.make` allocates the object through the Swift runtime's own allocator
-///   (`swift_allocObject`, as `ManagedBuffer.create` does) with `objectSize` bytes: the
-///   two-word object header, then this block at `AnyFiber.core`. `AnyFiber` and `Fiber<Result>`
-///   have no stored properties, so no class initialiser is needed and nothing else lives in
-///   the object; the runtime frees header and block together when the last reference goes
-///   (after `AnyFiber.deinit` has deinitialised the groups). `FiberObjectLayoutTests` checks
-///   that the classes stay without stored properties. (`ManagedBuffer` itself cannot be the
-///   base: its `Sendable` conformance is unavailable, and fibers cross threads.)
+/// - A1: `AnyFiber.make` makes the object in one block of `objectSize` bytes: the two-word
+///   object header, then this block at `AnyFiber.core`. `AnyFiber` and `Fiber<Result>` have
+///   no stored properties, so no class initialiser is needed and nothing else lives in the
+///   object. `FiberObjectLayoutTests` checks that the classes stay without stored properties.
+///   (`ManagedBuffer` cannot be the base: its `Sendable` conformance is unavailable, and
+///   fibers cross threads.)
+/// - A2: the block comes from the making thread's cache of freed fiber blocks, or from malloc
+///   (Sources/CWeft/FiberObjects.c): the header is set with the runtime's
+///   `swift_initStackObject`, so that the last release runs `AnyFiber.deinit` but frees
+///   nothing, and the deinit's last statement gives the block to the freeing thread's cache.
+///   `FiberObjectCacheTests` checks reuse, weak and unowned references, nested frees.
 ///
 /// Accesses through pointers skip Swift's dynamic exclusivity checks (~1,000 instructions
 /// per spawn when these were stored properties). The state is split into groups by who

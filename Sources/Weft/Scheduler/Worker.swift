@@ -1,3 +1,4 @@
+import CWeft
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -403,6 +404,7 @@ final class Worker: @unchecked Sendable {
     tsanFiber = Context.currentTSanFiber()
     Context.prepareThread()
     LongRunningMonitor.workerThreadStarted(self)
+    weft_fiber_objects_set_limit(Worker.fiberObjectCacheLimit)  // FiberObjects.c B3
     status.storeRelease(Status.running.rawValue)
     while true {
       // Interop (Interop/JobQueue.swift): Swift jobs run here, between fibers, in batches.
@@ -439,8 +441,15 @@ final class Worker: @unchecked Sendable {
     status.storeRelease(Status.stopped.rawValue)
     stacks.giveCached(&local.pointee.stackCache)
     counters.store(.cachedStacks, 0)
+    weft_fiber_objects_set_limit(Int(WEFT_FIBER_OBJECTS_THREAD_LIMIT))
     ThreadLocal.setWorker(nil)
   }
+
+  /// FiberObjects.c B3: fiber object blocks a worker's thread keeps for reuse while it is
+  /// busy (1.1 MiB of 288-byte blocks: a fork–join tree or a burst of spawns this wide reuses
+  /// every block), and what it keeps when it goes idle.
+  static let fiberObjectCacheLimit = 4096
+  static let idleFiberObjectCacheLimit = Int(WEFT_FIBER_OBJECTS_THREAD_LIMIT)
 
   /// I/O hook, before searching (Go's findRunnable polls the network before it steals): the
   /// fibers whose I/O is ready are woken onto this worker's queues and the first runs here.
@@ -517,6 +526,7 @@ final class Worker: @unchecked Sendable {
     if slept {
       status.storeRelease(Status.parked.rawValue)
       stacks.trim()  // idle time: give surplus cached stack memory back
+      weft_fiber_objects_trim(Worker.idleFiberObjectCacheLimit)  // and fiber object blocks
       let timeout = timers.claimSleeper(self)
       counters.increment(.sleeps)
       // I/O hook: parks on the futex, or, as the reactor's blocking poller, in epoll_wait with
