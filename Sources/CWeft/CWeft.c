@@ -12,14 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#if defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define WEFT_TSAN 1
-#endif
-#endif
-#if defined(__SANITIZE_THREAD__)
-#define WEFT_TSAN 1
-#endif
+#include "TSan.h"
 
 #ifdef WEFT_TSAN
 #include <sanitizer/tsan_interface.h>

@@ -102,6 +102,8 @@ void weft_fiber_objects_set_limit(size_t limit);
 void weft_fiber_objects_trim(size_t keep);
 /// Blocks in the calling thread's cache, for tests and metrics.
 size_t weft_fiber_objects_cached(void);
+/// Whether freed blocks are reused: false under ThreadSanitizer (FiberObjects.c B4).
+bool weft_fiber_objects_reused(void);
 /// The usable size of the malloc chunk at `p` (glibc's `malloc_usable_size`), for tests.
 size_t malloc_usable_size(void *p);
 static inline size_t weft_allocation_size(void *p) { return malloc_usable_size(p); }
