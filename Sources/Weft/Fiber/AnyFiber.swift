@@ -192,6 +192,9 @@ public class AnyFiber: WaitSite, @unchecked Sendable {
     }
     if let raw = UnsafeRawPointer(bitPattern: coldWord.loadAcquire()) { Unmanaged<FiberCold>.fromOpaque(raw).release() }
     FiberCore.deinitialize(core)
+    #if DEBUG
+    core.initializeMemory(as: UInt.self, repeating: FiberState.freed, count: FiberCore.totalSize / 8)
+    #endif
   }
 
   private static let idBlock = PaddedAtomicBlock(count: 1)

@@ -28,6 +28,10 @@ enum FiberState {
   static let notified: UInt = 4
   static let done: UInt = 5
   static let inspected: UInt = 6
+  /// Debug builds: what every word of a freed fiber's block holds while the block waits in a
+  /// thread's cache for reuse (FiberCore A2), so that a fiber touched after it was freed is
+  /// reported instead of acting on whatever fiber the block holds next.
+  static let freed: UInt = 0xDBDB_DBDB_DBDB_DBDB
 
   static func name(_ s: UInt) -> String {
     switch s {
@@ -38,6 +42,7 @@ enum FiberState {
     case notified: return "notified"
     case done: return "done"
     case inspected: return "parked"  // F5: parked, its stack being read
+    case freed: return "freed"
     default: return "invalid(\(s))"
     }
   }

@@ -105,6 +105,8 @@ extension AnyFiber {
         s = state.loadAcquire()
       case FiberState.created:
         preconditionFailure("Weft misuse: woke fiber \(id), which was never scheduled; use schedule(_:) to start it")
+      case FiberState.freed:
+        preconditionFailure("BUG IN Weft: woke a fiber after it was freed (its block is poisoned, FiberCore A2)")
       default:
         preconditionFailure("Weft misuse: schedule(_:) of fiber \(id), which is \(FiberState.name(s)); "
           + "a fiber can be woken only while it waits (it was scheduled twice, or has finished)")

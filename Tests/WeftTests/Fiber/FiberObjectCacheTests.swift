@@ -52,6 +52,18 @@ import Testing
     withExtendedLifetime(box) {}
   }
 
+  #if DEBUG
+  @Test func aFreedFibersBlockIsPoisonedInDebugBuilds() {
+    var f: Fiber<Int>? = Fiber { 9 }
+    let core = f!.core
+    f = nil  // the block waits in this thread's cache (B1; under TSan, until the next free)
+    #expect(f == nil)
+    let words = UnsafeBufferPointer(start: core.assumingMemoryBound(to: UInt.self), count: FiberCore.totalSize / 8)
+    #expect(words.allSatisfy { $0 == FiberState.freed }, "a freed fiber's block still holds its state")
+    #expect(FiberState.name(words[FiberCore.Word.state]) == "freed")
+  }
+  #endif
+
   @Test func aNonWorkerThreadKeepsAtMostItsLimit() {
     var fibers: [Fiber<Int>] = (0..<500).map { i in Fiber { i } }
     fibers.removeAll()
