@@ -47,20 +47,20 @@ uint64_t weft_now_ns(void) {
   return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-// initial-exec: these slots are read on every switch; the default (general-dynamic) model
-// would call __tls_get_addr each time. Weft is linked into executables or loaded at start.
-#define WEFT_TLS static _Thread_local __attribute__((tls_model("initial-exec")))
-// Not static: the header's inline readers name them (weft_tls_worker_inline).
+// initial-exec: these slots are read and written on every switch; the default
+// (general-dynamic) model would call __tls_get_addr each time. Weft is linked into
+// executables or loaded at start. Not static: the header's inline readers and writers name
+// them (weft_tls_worker_inline, weft_set_tls_stack_inline).
 _Thread_local __attribute__((tls_model("initial-exec"))) void *weft_tls_worker_slot;
 _Thread_local __attribute__((tls_model("initial-exec"))) void *weft_tls_fiber_slot;
-WEFT_TLS const weft_stack_info *tls_stack;
+_Thread_local __attribute__((tls_model("initial-exec"))) const weft_stack_info *weft_tls_stack_slot;
 
 void *weft_tls_worker(void) { return weft_tls_worker_slot; }
 void weft_set_tls_worker(void *w) { weft_tls_worker_slot = w; }
 void *weft_tls_fiber(void) { return weft_tls_fiber_slot; }
 void weft_set_tls_fiber(void *f) { weft_tls_fiber_slot = f; }
-void weft_set_tls_stack(const weft_stack_info *info) { tls_stack = info; }
-const weft_stack_info *weft_tls_stack(void) { return tls_stack; }
+void weft_set_tls_stack(const weft_stack_info *info) { weft_tls_stack_slot = info; }
+const weft_stack_info *weft_tls_stack(void) { return weft_tls_stack_slot; }
 
 __attribute__((no_sanitize("thread")))
 weft_transfer_t weft_switch(void *to, void *data, void *tsan_to) {

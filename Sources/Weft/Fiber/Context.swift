@@ -88,7 +88,7 @@ enum Context {
 
   /// Tells the overflow handler which stack this thread now runs on.
   @inline(__always)
-  static func setCurrentStack(_ stack: FiberStack?) { weft_set_tls_stack(stack.map { UnsafePointer($0.info) }) }
+  static func setCurrentStack(_ stack: FiberStack?) { weft_set_tls_stack_inline(stack.map { UnsafePointer($0.info) }) }
 
   static func prepareThread() { weft_thread_init_altstack() }
   static let installOverflowHandler: Void = { weft_install_overflow_handler() }()
