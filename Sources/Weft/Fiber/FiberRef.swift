@@ -12,6 +12,7 @@
 /// | wake                           | unchanged                                        | the queue entry (run-next, inbox) |
 /// | inline run (Completion I1)     | unchanged; the waiter's caller holds the child    | the worker's `current`            |
 /// | finish                         | − the run reference, dropped by the loop after the final switch (or by the inline runner) | — |
+/// | freed (last reference gone)    | none: the block is the freeing thread's cache's (FiberCore A2) until reused | — |
 ///
 /// - O1: a fiber that was submitted holds one reference to itself, the run reference, from
 ///   `Scheduler.submit` until the worker loop that took its final switch has given its stack
