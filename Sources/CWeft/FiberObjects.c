@@ -3,10 +3,10 @@
 // A fiber object (header and state block, FiberCore A1) is made here with the runtime's
 // `swift_initStackObject`, the entry point the compiler uses for an object it placed on the
 // stack: the object starts with one extra unowned reference, so when its last strong reference
-// goes the runtime runs the class's destroyer (AnyFiber.deinit) and then, instead of freeing
-// the memory, drops that unowned reference and leaves the block alone. The block is then this
-// cache's to reuse, without malloc or free: glibc serves a 288-byte chunk from its slow path
-// (its per-thread cache holds 7 of a size), ~380 instructions per malloc and free.
+// goes the runtime runs the class's destroyer (AnyFiber.deinit) but does not free the memory.
+// The deinit's last statement hands the block to this cache (B1), to reuse without malloc or
+// free: glibc serves a 288-byte chunk from its slow path (its per-thread cache holds 7 of a
+// size), ~380 instructions per malloc and free.
 //
 // B1. The last statement of AnyFiber.deinit gives the block back (weft_fiber_object_recycle);
 //     the runtime still touches the header after that, in swift_deallocObject, so the block

@@ -114,7 +114,7 @@ void weft_fiber_object_recycle(void *object);
 void weft_fiber_objects_set_limit(size_t limit);
 /// Frees the calling thread's cached blocks above `keep` (a worker going idle).
 void weft_fiber_objects_trim(size_t keep);
-/// Blocks in the calling thread's cache, for tests and metrics.
+/// Blocks in the calling thread's cache (the pending one included), for tests.
 size_t weft_fiber_objects_cached(void);
 /// Whether freed blocks are reused: false under ThreadSanitizer (FiberObjects.c B4).
 bool weft_fiber_objects_reused(void);

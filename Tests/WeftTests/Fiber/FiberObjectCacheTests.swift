@@ -72,8 +72,8 @@ import Testing
 
   @Test(.enabled(if: weft_fiber_objects_reused()))
   func fibersFreedInsideAnotherFibersDeinitAreAllRecycled() {
-    // The outer fiber's body captures the inner fiber, and its result holds a third: freeing
-    // the outer one frees both of the others from inside its deinit (nested destroyers, B1).
+    // The outer fiber's body captures the other two, and it is freed without having run: its
+    // deinit destroys the body, which frees both others from inside it (nested destroyers, B1).
     var blocks: Set<UnsafeMutableRawPointer> = []
     do {
       let inner = Fiber<Int> { 7 }
