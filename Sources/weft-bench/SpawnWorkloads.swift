@@ -33,7 +33,7 @@ let skynet = Workload(name: "skynet", defaults: [("leaves", "1000000")]) { s, p 
     let child = size / 10
     var kids: [Fiber<Int>] = []
     kids.reserveCapacity(10)
-    for i in 0..<10 { kids.append(spawn { try node(ordinal + i * child, child) }) }
+    for i in 0..<10 { kids.append(spawn(with: (ordinal + i * child, child)) { try node($0.0, $0.1) }) }
     var sum = 0
     for k in kids { sum += try k.fetch() }
     return sum
@@ -113,15 +113,15 @@ let yieldMany = Workload(name: "yield_many", defaults: [("fibers", "200"), ("yie
 /// (Julia's schedule/wait pattern); repeated 100 times.
 let chainedSpawn = Workload(name: "chained_spawn", defaults: [("depth", "1000"), ("repeats", "100")]) { s, p in
   let depth = p.int("depth"), repeats = p.int("repeats")
-  @Sendable func link(_ remaining: Int, _ root: AnyFiber) {
-    if remaining == 0 { schedule(root, value: depth); return }
-    spawn { link(remaining - 1, root) }
+  // As Go's `go chainLink(k+1, depth, done)`: the link's arguments travel in the fiber.
+  @Sendable func link(_ a: (remaining: Int, depth: Int, root: AnyFiber)) {
+    if a.remaining == 0 { schedule(a.root, value: a.depth); return }
+    spawn(with: (a.remaining - 1, a.depth, a.root), link)
   }
   let ok = try onFiber(s) { () -> Bool in
     var good = true
     for _ in 0..<repeats {
-      let root = Fiber.current
-      spawn { link(depth - 1, root) }
+      spawn(with: (depth - 1, depth, Fiber.current), link)
       let got = try wait() as? Int
       good = good && got == depth
     }

@@ -24,7 +24,7 @@ public class AnyFiber: WaitSite, @unchecked Sendable {
   /// True for the fiber object that stands for a non-worker OS thread.
   public var isThreadFiber: Bool { placement.pointee.isThreadFiber }
   /// Requested usable stack bytes; 0 means the scheduler's default.
-  var stackSize: Int { placement.pointee.stackSize }
+  var stackSize: Int { Int(placement.pointee.stackSize) }
 
   @inline(__always) func word(_ i: Int) -> AtomicWord { AtomicWord(core.assumingMemoryBound(to: UInt.self) + i) }
   @inline(__always) var state: AtomicWord { word(FiberCore.Word.state) }
@@ -161,7 +161,7 @@ public class AnyFiber: WaitSite, @unchecked Sendable {
   /// one reference (the caller's).
   /// Not generic, so that a caller in another module calls no unspecialised code.
   @usableFromInline
-  static func make(_ type: AnyFiber.Type, sticky: Bool, stackSize: Int, pool: ThreadPool,
+  static func make(_ type: AnyFiber.Type, sticky: Bool, stackSize: UInt32, pool: ThreadPool,
                    isThreadFiber: Bool = false, invoker: BodyInvoker? = nil) -> AnyFiber {
     let metadata = unsafeBitCast(type, to: UnsafeRawPointer.self)
     let raw = weft_fiber_object_make(metadata, FiberCore.objectSize).unsafelyUnwrapped  // A2

@@ -56,8 +56,10 @@ enum FiberCore {
     var schedulerRaw: UnsafeMutableRawPointer? = nil
     /// A number unique in this process (`AnyFiber.id`; set at init only).
     let id: UInt64
-    /// Requested usable stack bytes, 0 for the scheduler's default (set at init only).
-    let stackSize: Int
+    /// Requested usable stack bytes, 0 for the scheduler's default (set at init only). 32
+    /// bits, so that the flags below share its word and `Outcome.storage` has five words
+    /// within the 272-byte object (Docs/Architecture.md, "Hot-path layout").
+    let stackSize: UInt32
     var sticky: Bool
     var pool: ThreadPool
     /// The fiber object of a non-worker thread (set at init only).
@@ -76,9 +78,10 @@ enum FiberCore {
     /// and put back only if the result must be destroyed with the fiber (O1). Nil for thread
     /// fibers.
     var invoker: BodyInvoker?
-    /// The user's closure (a thick function: two words), moved in by `Fiber.init`; once the
-    /// body has run, its typed result (O1).
-    var storage: (UInt, UInt, UInt, UInt) = (0, 0, 0, 0)
+    /// The user's closure (a thick function: two words), moved in by `Fiber.init`, and the
+    /// argument it is to be called with, if it was spawned with one (O2); once the body has
+    /// run, its typed result (O1).
+    var storage: (UInt, UInt, UInt, UInt, UInt) = (0, 0, 0, 0, 0)
     var error: (any Error)? = nil
   }
 
@@ -88,7 +91,55 @@ enum FiberCore {
   /// result's type alone, so `fetch` reads it with no stored layout.
   @inlinable @inline(__always)
   static func resultFitsInline<R>(_: R.Type) -> Bool {
-    MemoryLayout<R>.size <= 4 * MemoryLayout<UInt>.size && MemoryLayout<R>.alignment <= MemoryLayout<UInt>.alignment
+    fits(R.self, inBytes: storageWords * MemoryLayout<UInt>.size)
+  }
+
+  /// Words in `Outcome.storage`.
+  @inlinable static var storageWords: Int { 5 }
+
+  @inlinable @inline(__always)
+  static func fits<T>(_: T.Type, inBytes bytes: Int) -> Bool {
+    MemoryLayout<T>.size <= bytes && MemoryLayout<T>.alignment <= MemoryLayout<UInt>.alignment
+  }
+
+  /// O2: a body spawned with an argument (`spawn(with:)`, Go's `go f(x)`) is stored as a
+  /// closure that captures nothing (so the compiler allocates no context for it) followed by
+  /// the argument, in the words after the closure's two when it fits there, otherwise in a
+  /// heap slot whose address is the third word. Which applies is known from the types alone.
+  @inlinable @inline(__always)
+  static func argumentFitsInline<A>(_: A.Type) -> Bool {
+    fits(A.self, inBytes: (storageWords - 2) * MemoryLayout<UInt>.size)
+  }
+
+  /// O1: stores a body's result in `storage` (the body was moved out first); returns whether
+  /// it must be destroyed with the fiber (it is not plain bytes, or it is in a heap slot).
+  @inlinable @inline(__always)
+  static func storeResult<R>(_ result: consuming R, in storage: UnsafeMutableRawPointer) -> Bool {
+    let inline = resultFitsInline(R.self)
+    if inline {
+      storage.initializeMemory(as: R.self, to: result)
+    } else {
+      let slot = UnsafeMutablePointer<R>.allocate(capacity: 1)
+      slot.initialize(to: result)
+      storage.storeBytes(of: UnsafeMutableRawPointer(slot), as: UnsafeMutableRawPointer.self)
+    }
+    return !inline || !_isPOD(R.self)
+  }
+
+  /// O1: destroys a stored result (and frees its heap slot).
+  @inlinable @inline(__always)
+  static func destroyResult<R>(_: R.Type, in storage: UnsafeMutableRawPointer) {
+    let slot = result(R.self, in: storage)
+    slot.deinitialize(count: 1)
+    if !resultFitsInline(R.self) { slot.deallocate() }
+  }
+
+  /// O2: where the argument of type `A` lives, given `Outcome.storage`.
+  @inlinable @inline(__always)
+  static func argument<A>(_: A.Type, in storage: UnsafeMutableRawPointer) -> UnsafeMutablePointer<A> {
+    let at = storage + 2 * MemoryLayout<UInt>.size
+    if argumentFitsInline(A.self) { return at.assumingMemoryBound(to: A.self) }
+    return at.load(as: UnsafeMutableRawPointer.self).assumingMemoryBound(to: A.self)
   }
 
   /// O1: where a stored result of type `R` lives, given `Outcome.storage`.
@@ -122,7 +173,7 @@ enum FiberCore {
   /// Initialises the groups in a fresh fiber object's tail bytes (A1).
   @inline(__always)
   static func initialize(_ base: UnsafeMutableRawPointer, id: UInt64, sticky: Bool, pool: ThreadPool,
-                         stackSize: Int, isThreadFiber: Bool, invoker: BodyInvoker?) {
+                         stackSize: UInt32, isThreadFiber: Bool, invoker: BodyInvoker?) {
     base.initializeMemory(as: UInt.self, repeating: 0, count: wordCount)
     (base + runOffset).initializeMemory(as: Run.self, to: Run())
     (base + placementOffset).initializeMemory(as: Placement.self, to: Placement(id: id, stackSize: stackSize, sticky: sticky, pool: pool, isThreadFiber: isThreadFiber))

@@ -23,25 +23,14 @@ public final class Fiber<Result>: AnyFiber, @unchecked Sendable, _FiberAllocatin
     // Captures nothing once specialised (the caller's code), so it allocates nothing.
     // The body and then its result share the storage (FiberCore O1).
     let invoker: BodyInvoker = { storage, operation in
-      let inline = FiberCore.resultFitsInline(Result.self)
       switch operation {
       case .run:
         let body = storage.assumingMemoryBound(to: Body.self).move()
-        let result = try body()
-        if inline {
-          storage.initializeMemory(as: Result.self, to: result)
-        } else {
-          let slot = UnsafeMutablePointer<Result>.allocate(capacity: 1)
-          slot.initialize(to: result)
-          storage.storeBytes(of: UnsafeMutableRawPointer(slot), as: UnsafeMutableRawPointer.self)
-        }
-        return !inline || !_isPOD(Result.self)
+        return FiberCore.storeResult(try body(), in: storage)
       case .destroyBody:
         storage.assumingMemoryBound(to: Body.self).deinitialize(count: 1)
       case .destroyResult:
-        let slot = FiberCore.result(Result.self, in: storage)
-        slot.deinitialize(count: 1)
-        if !inline { slot.deallocate() }
+        FiberCore.destroyResult(Result.self, in: storage)
       }
       return false
     }
@@ -50,12 +39,56 @@ public final class Fiber<Result>: AnyFiber, @unchecked Sendable, _FiberAllocatin
     return fiber
   }
 
+  /// Not for use: `Fiber(with:) { … }` calls it. Allocates the fiber (FiberCore A1) and
+  /// moves `body` and `argument` into its block (O2).
+  @inlinable
+  public static func _allocate<Argument: Sendable>(
+    sticky: Bool, pool: ThreadPool, stackSize: Int?, argument: Argument,
+    body: @escaping @Sendable (Argument) throws -> Result
+  ) -> Fiber<Result> {
+    typealias Body = @Sendable (Argument) throws -> Result
+    precondition(MemoryLayout<Body>.size <= MemoryLayout<(UInt, UInt)>.size, "BUG IN Weft: a closure is two words")
+    let inline = FiberCore.argumentFitsInline(Argument.self)
+    // As above, captures nothing. Body and argument are moved out before the result is
+    // stored over them (FiberCore O1, O2).
+    let invoker: BodyInvoker = { storage, operation in
+      switch operation {
+      case .run:
+        let body = storage.assumingMemoryBound(to: Body.self).move()
+        let slot = FiberCore.argument(Argument.self, in: storage)
+        let argument = slot.move()
+        if !inline { slot.deallocate() }
+        return FiberCore.storeResult(try body(argument), in: storage)
+      case .destroyBody:
+        storage.assumingMemoryBound(to: Body.self).deinitialize(count: 1)
+        let slot = FiberCore.argument(Argument.self, in: storage)
+        slot.deinitialize(count: 1)
+        if !inline { slot.deallocate() }
+      case .destroyResult:
+        FiberCore.destroyResult(Result.self, in: storage)
+      }
+      return false
+    }
+    let fiber = allocate(invoker: invoker, sticky: sticky, pool: pool, stackSize: stackSize)
+    let storage = fiber.outcomeStorage
+    storage.initializeMemory(as: Body.self, to: body)  // run by `invoker` (or destroyed)
+    if inline {
+      (storage + 2 * MemoryLayout<UInt>.size).initializeMemory(as: Argument.self, to: argument)
+    } else {
+      let slot = UnsafeMutablePointer<Argument>.allocate(capacity: 1)
+      slot.initialize(to: argument)
+      (storage + 2 * MemoryLayout<UInt>.size).storeBytes(of: UnsafeMutableRawPointer(slot), as: UnsafeMutableRawPointer.self)
+    }
+    return fiber
+  }
+
   @usableFromInline
   static func allocate(invoker: @escaping BodyInvoker, sticky: Bool, pool: ThreadPool, stackSize: Int?) -> Fiber<Result> {
     if let s = stackSize {
       precondition(s >= 16 * 1024, "Weft misuse: stackSize \(s) is below the 16 KiB minimum")
+      precondition(s <= Int(UInt32.max), "Weft misuse: stackSize \(s) is above the 4 GiB maximum")
     }
-    let fiber = AnyFiber.make(Fiber<Result>.self, sticky: sticky, stackSize: stackSize ?? 0, pool: pool, invoker: invoker)
+    let fiber = AnyFiber.make(Fiber<Result>.self, sticky: sticky, stackSize: UInt32(stackSize ?? 0), pool: pool, invoker: invoker)
     return unsafeDowncast(fiber, to: Fiber<Result>.self)
   }
 
@@ -81,6 +114,9 @@ public protocol _FiberAllocating {
   /// Not for use: allocates the fiber, with `body` moved into its block (FiberCore A1).
   static func _allocate(sticky: Bool, pool: ThreadPool, stackSize: Int?,
                         body: @escaping @Sendable () throws -> Result) -> Self
+  /// Not for use: allocates the fiber, with `body` and `argument` moved into its block (O2).
+  static func _allocate<Argument: Sendable>(sticky: Bool, pool: ThreadPool, stackSize: Int?, argument: Argument,
+                                            body: @escaping @Sendable (Argument) throws -> Result) -> Self
 }
 
 extension _FiberAllocating {
@@ -95,6 +131,20 @@ extension _FiberAllocating {
   public init(sticky: Bool = true, pool: ThreadPool = .default, stackSize: Int? = nil,
               _ body: @escaping @Sendable () throws -> Result) {
     self = Self._allocate(sticky: sticky, pool: pool, stackSize: stackSize, body: body)
+  }
+
+  /// Creates a fiber that will call `body(argument)` once scheduled: Go's `go f(x)`. The
+  /// argument is stored in the fiber's own block (up to three words; a heap slot if larger),
+  /// so a `body` that captures nothing (a function, or a closure that uses only its
+  /// parameter) makes a fiber with one allocation, where a capturing closure makes two (the
+  /// compiler allocates its context).
+  /// - Parameters: as `init(sticky:pool:stackSize:_:)`; `argument` is moved into the fiber
+  ///   and passed to `body` when it runs (destroyed with the fiber if it never runs).
+  @inlinable
+  public init<Argument: Sendable>(sticky: Bool = true, pool: ThreadPool = .default, stackSize: Int? = nil,
+                                  with argument: Argument,
+                                  _ body: @escaping @Sendable (Argument) throws -> Result) {
+    self = Self._allocate(sticky: sticky, pool: pool, stackSize: stackSize, argument: argument, body: body)
   }
 }
 

@@ -19,7 +19,36 @@ public func spawn<Result>(pool: ThreadPool = .default, sticky: Bool = false, sta
   Scheduler.currentUnretained._withUnsafeGuaranteedRef { $0.spawn(pool: pool, sticky: sticky, stackSize: stackSize, body) }
 }
 
+/// Creates and starts a fiber that calls `body(argument)`: Go's `go f(x)`, `spawn` with the
+/// argument stored in the fiber's own block instead of in a closure's context, so a `body`
+/// that captures nothing starts a fiber with one allocation (`Fiber.init(with:_:)`):
+///
+///     let child = spawn(with: (n - 1, depth)) { (n, depth) in try walk(n, depth) }
+///
+/// - Parameters: as `spawn(pool:sticky:stackSize:_:)`; `argument` is passed to `body`.
+/// - Returns: the started fiber; `fetch()` it for the result.
+@discardableResult @inlinable
+public func spawn<Argument: Sendable, Result>(pool: ThreadPool = .default, sticky: Bool = false, stackSize: Int? = nil,
+                                              with argument: Argument,
+                                              _ body: @escaping @Sendable (Argument) throws -> Result) -> Fiber<Result> {
+  Scheduler.currentUnretained._withUnsafeGuaranteedRef {
+    $0.spawn(pool: pool, sticky: sticky, stackSize: stackSize, with: argument, body)
+  }
+}
+
 extension Scheduler {
+  /// Creates and starts a fiber on this scheduler that calls `body(argument)`; see the free
+  /// function `spawn(with:_:)`.
+  @discardableResult @inlinable
+  public func spawn<Argument: Sendable, Result>(pool: ThreadPool = .default, sticky: Bool = false, stackSize: Int? = nil,
+                                                with argument: Argument,
+                                                _ body: @escaping @Sendable (Argument) throws -> Result) -> Fiber<Result> {
+    let f = Fiber(sticky: sticky, pool: pool, stackSize: stackSize, with: argument, body)
+    SyncScope.register(f)
+    submit(f)
+    return f
+  }
+
   /// Creates and starts a fiber on this scheduler; see the free function `spawn`.
   @discardableResult @inlinable
   public func spawn<Result>(pool: ThreadPool = .default, sticky: Bool = false, stackSize: Int? = nil,

@@ -12,18 +12,18 @@ import Testing
     init(_ tag: Int) { self.tag = tag }
   }
 
-  struct Big: Equatable, Sendable { var a, b, c, d, e: Int }  // five words: a heap slot
-  struct BigWithReference: Sendable { var words: (Int, Int, Int, Int); var object: Tracked }
+  struct Big: Equatable, Sendable { var a, b, c, d, e, f: Int }  // six words: a heap slot
+  struct BigWithReference: Sendable { var words: (Int, Int, Int, Int, Int); var object: Tracked }
 
   @Test func everyResultShapeComesBackIntact() throws {
     try withScheduler(threads: 2) { s in
       #expect(try s.spawn { 42 }.fetch() == 42)
       #expect(try s.spawn { "a string of more than fifteen bytes" }.fetch() == "a string of more than fifteen bytes")
-      let four = try s.spawn { (1, 2, 3, 4) }.fetch()  // exactly four words: in place
-      #expect(four == (1, 2, 3, 4))
-      let big = s.spawn { Big(a: 1, b: 2, c: 3, d: 4, e: 5) }
-      #expect(try big.fetch() == Big(a: 1, b: 2, c: 3, d: 4, e: 5))
-      #expect(try big.fetch() == Big(a: 1, b: 2, c: 3, d: 4, e: 5), "a second fetch reads the same result")
+      let five = try s.spawn { (1, 2, 3, 4, 5) }.fetch()  // exactly five words: in place
+      #expect(five == (1, 2, 3, 4, 5))
+      let big = s.spawn { Big(a: 1, b: 2, c: 3, d: 4, e: 5, f: 6) }
+      #expect(try big.fetch() == Big(a: 1, b: 2, c: 3, d: 4, e: 5, f: 6))
+      #expect(try big.fetch() == Big(a: 1, b: 2, c: 3, d: 4, e: 5, f: 6), "a second fetch reads the same result")
       let wide = UInt128(UInt64.max) << 64 | 7  // 16-byte aligned: a heap slot
       #expect(try s.spawn { wide }.fetch() == wide)
       #expect(try s.spawn { [1, 2, 3] }.fetch() == [1, 2, 3])
@@ -39,9 +39,9 @@ import Testing
       do {
         let f: AnyFiber
         if big {
-          let typed = s.spawn { BigWithReference(words: (1, 2, 3, 4), object: Tracked(7)) }
+          let typed = s.spawn { BigWithReference(words: (1, 2, 3, 4, 5), object: Tracked(7)) }
           let r = try typed.fetch()
-          #expect(r.object.tag == 7 && r.words == (1, 2, 3, 4))
+          #expect(r.object.tag == 7 && r.words == (1, 2, 3, 4, 5))
           held = r.object
           f = typed
         } else {
