@@ -26,6 +26,8 @@ import Testing
       let six = try s.spawn(with: 6) { n in (1, 2, 3, 4, 5, n) }.fetch()
       #expect(six == (1, 2, 3, 4, 5, 6))
       try s.spawn(with: ()) { _ in }.fetch()
+      // The documentation's form: a tuple taken apart in the closure's parameter list.
+      #expect(try s.spawn(with: (7, 6)) { (n, m) in n * m }.fetch() == 42)
     }
   }
 
